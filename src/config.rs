@@ -1,0 +1,832 @@
+//! Environment → validated [`Settings`].
+//!
+//! The environment is read once into [`RawSettings`] (every field a string, so nothing fails
+//! early), then one validation pass turns it into typed settings. That pass collects **every**
+//! problem, each naming its variable and how to fix it, and fails once with all of them.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::members::file::FileMember;
+use crate::members::phone::PhonePolicy;
+
+/// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
+const KNOWN_VARIABLES: &[&str] = &[
+    "LISTEN_ADDR",
+    "PUBLIC_URL",
+    "SESSION_KEY",
+    "SESSION_KEY_FILE",
+    "SESSION_TTL_SECS",
+    "ZENDESK_SUBDOMAIN",
+    "ZENDESK_URL",
+    "ZENDESK_JWT_SECRET",
+    "ZENDESK_JWT_SECRET_FILE",
+    "ZENDESK_BRAND_HOSTS",
+    "MEMBER_DIRECTORY",
+    "MEMBER_PHONE_COUNTRY",
+    "MEMBERS_FILE",
+    "IMIS_BASE_URL",
+    "IMIS_SERVICE_USERNAME",
+    "IMIS_SERVICE_PASSWORD",
+    "IMIS_SERVICE_PASSWORD_FILE",
+    "IMIS_TIMEOUT_MS",
+    "IMIS_PHONE_TYPES",
+    "LOG_FORMAT",
+];
+const OUR_PREFIXES: &[&str] = &["ZENDESK_", "IMIS_", "SESSION_", "MEMBER_", "MEMBERS_"];
+
+const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
+const DEFAULT_SESSION_TTL_SECS: u64 = 8 * 60 * 60;
+const DEFAULT_IMIS_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_PHONE_TYPES: &str = "_Work Phone,_Home Phone,Mobile";
+const DEFAULT_PHONE_COUNTRY: &str = "US";
+const MIN_SESSION_KEY_BYTES: usize = 64;
+
+/// The environment as strings; see `.env.example` for what each variable means.
+#[derive(Debug, Default, Deserialize)]
+struct RawSettings {
+    listen_addr: Option<String>,
+    public_url: Option<String>,
+    session_key: Option<String>,
+    session_key_file: Option<String>,
+    session_ttl_secs: Option<String>,
+    zendesk_subdomain: Option<String>,
+    zendesk_url: Option<String>,
+    zendesk_jwt_secret: Option<String>,
+    zendesk_jwt_secret_file: Option<String>,
+    zendesk_brand_hosts: Option<String>,
+    member_directory: Option<String>,
+    member_phone_country: Option<String>,
+    members_file: Option<String>,
+    imis_base_url: Option<String>,
+    imis_service_username: Option<String>,
+    imis_service_password: Option<String>,
+    imis_service_password_file: Option<String>,
+    imis_timeout_ms: Option<String>,
+    imis_phone_types: Option<String>,
+    log_format: Option<String>,
+}
+
+/// Validated configuration of the `serve` command.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen_addr: SocketAddr,
+    pub public_url: Url,
+    pub session: SessionSettings,
+    pub zendesk: ZendeskSettings,
+    pub directory: DirectorySettings,
+    pub phone: PhonePolicy,
+    pub log_format: LogFormat,
+    /// Risky-but-allowed choices, logged loudly at start-up.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct SessionSettings {
+    /// Signs and encrypts the bridge's cookies (AES-256-GCM via the cookie crate's private jar).
+    pub key: Key,
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for SessionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSettings")
+            .field("key", &"[REDACTED]")
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ZendeskSettings {
+    pub subdomain: String,
+    /// Where the browser posts the JWT: `https://{subdomain}.zendesk.com` unless overridden.
+    pub url: Url,
+    pub jwt_secret: SecretString,
+    /// Extra hosts allowed in `return_to` (brands, host-mapped help centres), lower case.
+    pub brand_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DirectorySettings {
+    Imis(ImisSettings),
+    File {
+        path: PathBuf,
+        members: Vec<FileMember>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ImisSettings {
+    pub base_url: Url,
+    pub service_account: Option<ServiceAccount>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub username: String,
+    pub password: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// One thing wrong with the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+/// Every problem found in one validation pass.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "the configuration has {} problem(s); nothing was started:",
+            self.problems.len()
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {}: {}", p.variable, p.message)?;
+        }
+        write!(
+            f,
+            "Every variable is described in .env.example (and in the Helm chart's values.yaml)."
+        )
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Validates the given variables (the process environment in production, a list in tests).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let mut v = Validator::default();
+        v.warn_unknown(&vars);
+        let raw: RawSettings = match envy::from_iter(vars) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // Only possible for non-UTF-8 values; all fields are optional strings.
+                v.problem("environment", format!("could not be read: {e}"));
+                RawSettings::default()
+            }
+        };
+        v.validate(raw)
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Problem>,
+    warnings: Vec<String>,
+}
+
+impl Validator {
+    fn problem(&mut self, variable: &'static str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            variable,
+            message: message.into(),
+        });
+    }
+
+    fn warn_unknown(&mut self, vars: &[(String, String)]) {
+        let unknown: BTreeSet<&str> = vars
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| OUR_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .filter(|k| !KNOWN_VARIABLES.contains(k))
+            .collect();
+        for name in unknown {
+            self.warnings.push(format!(
+                "{name} is set but this service does not read it (a typo?); see .env.example"
+            ));
+        }
+    }
+
+    fn validate(mut self, raw: RawSettings) -> Result<Settings, ConfigError> {
+        let listen_addr = self.listen_addr(raw.listen_addr.as_deref());
+        let public_url = self.public_url(raw.public_url.as_deref());
+        let session_key = self.session_key(raw.session_key.clone(), raw.session_key_file.clone());
+        let session_ttl = self.number(
+            "SESSION_TTL_SECS",
+            raw.session_ttl_secs.as_deref(),
+            DEFAULT_SESSION_TTL_SECS,
+            60..=7 * 24 * 60 * 60,
+            "seconds",
+        );
+        let zendesk = self.zendesk(&raw);
+        let phone = self.phone_policy(&raw);
+        let directory = self.directory(&raw);
+        let log_format = match non_empty(raw.log_format.as_deref()) {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                self.problem(
+                    "LOG_FORMAT",
+                    format!("must be `json` or `pretty`, not `{other}`"),
+                );
+                LogFormat::Json
+            }
+        };
+
+        match (
+            listen_addr,
+            public_url,
+            session_key,
+            zendesk,
+            directory,
+            self.problems.is_empty(),
+        ) {
+            (
+                Some(listen_addr),
+                Some(public_url),
+                Some(key),
+                Some(zendesk),
+                Some(directory),
+                true,
+            ) => Ok(Settings {
+                listen_addr,
+                public_url,
+                session: SessionSettings {
+                    key,
+                    ttl: Duration::from_secs(session_ttl),
+                },
+                zendesk,
+                directory,
+                phone,
+                log_format,
+                warnings: self.warnings,
+            }),
+            _ => Err(ConfigError {
+                problems: self.problems,
+            }),
+        }
+    }
+
+    fn listen_addr(&mut self, value: Option<&str>) -> Option<SocketAddr> {
+        let value = non_empty(value).unwrap_or(DEFAULT_LISTEN_ADDR);
+        match value.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                self.problem(
+                    "LISTEN_ADDR",
+                    format!("`{value}` is not an address:port such as `0.0.0.0:8080`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn public_url(&mut self, value: Option<&str>) -> Option<Url> {
+        let Some(value) = non_empty(value) else {
+            self.problem(
+                "PUBLIC_URL",
+                "is required: the external https base URL of this bridge, e.g. \
+                 `https://sso.example.org` (Zendesk's remote login URL is PUBLIC_URL/login)",
+            );
+            return None;
+        };
+        let url = self.web_url("PUBLIC_URL", value)?;
+        if url.query().is_some() || url.fragment().is_some() {
+            self.problem("PUBLIC_URL", "must not have a query string or fragment");
+            return None;
+        }
+        Some(url)
+    }
+
+    /// An absolute http(s) URL without a trailing slash; plain http only for this machine.
+    fn web_url(&mut self, variable: &'static str, value: &str) -> Option<Url> {
+        let url = match Url::parse(value.trim_end_matches('/')) {
+            Ok(url) => url,
+            Err(e) => {
+                self.problem(
+                    variable,
+                    format!("`{value}` is not an absolute URL ({e}); write it like `https://host.example.org`"),
+                );
+                return None;
+            }
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            self.problem(variable, "must not contain a user name or password");
+            return None;
+        }
+        match url.scheme() {
+            "https" => Some(url),
+            "http" if is_loopback(&url) => {
+                self.warnings.push(format!(
+                    "{variable} uses plain http ({url}); acceptable only for local testing"
+                ));
+                Some(url)
+            }
+            _ => {
+                self.problem(
+                    variable,
+                    format!(
+                        "`{value}` must use https (plain http is accepted only for localhost / 127.0.0.1)"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn session_key(&mut self, value: Option<String>, file: Option<String>) -> Option<Key> {
+        const HINT: &str = "generate one with `openssl rand -base64 64`";
+        let secret = self.secret("SESSION_KEY", value, file)?;
+        let text = secret.expose_secret().trim();
+        let bytes = decode_key(text);
+        match bytes {
+            Some(bytes) if bytes.len() >= MIN_SESSION_KEY_BYTES => Some(Key::derive_from(&bytes)),
+            Some(bytes) => {
+                self.problem(
+                    "SESSION_KEY",
+                    format!(
+                        "decodes to {} bytes but at least {MIN_SESSION_KEY_BYTES} are required; {HINT}",
+                        bytes.len()
+                    ),
+                );
+                None
+            }
+            None => {
+                self.problem("SESSION_KEY", format!("is neither base64 nor hex; {HINT}"));
+                None
+            }
+        }
+    }
+
+    /// A required secret from `NAME` or from the file named by `NAME_FILE`.
+    fn secret(
+        &mut self,
+        name: &'static str,
+        value: Option<String>,
+        file: Option<String>,
+    ) -> Option<SecretString> {
+        let secret = self.optional_secret(name, value, file);
+        if secret.is_none() && !self.problems.iter().any(|p| p.variable == name) {
+            self.problem(
+                name,
+                format!("is required (set {name}, or {name}_FILE to a file that holds it)"),
+            );
+        }
+        secret
+    }
+
+    fn optional_secret(
+        &mut self,
+        name: &'static str,
+        value: Option<String>,
+        file: Option<String>,
+    ) -> Option<SecretString> {
+        let value = value.filter(|v| !v.trim().is_empty());
+        let file = file.filter(|v| !v.trim().is_empty());
+        match (value, file) {
+            (Some(_), Some(_)) => {
+                self.problem(name, format!("set either {name} or {name}_FILE, not both"));
+                None
+            }
+            (Some(value), None) => Some(SecretString::from(value)),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(text) if !text.trim().is_empty() => Some(SecretString::from(
+                    text.trim_end_matches(['\r', '\n']).to_owned(),
+                )),
+                Ok(_) => {
+                    self.problem(name, format!("{name}_FILE `{path}` is empty"));
+                    None
+                }
+                Err(e) => {
+                    self.problem(name, format!("{name}_FILE `{path}` cannot be read: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn number(
+        &mut self,
+        variable: &'static str,
+        value: Option<&str>,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+        unit: &str,
+    ) -> u64 {
+        let Some(value) = non_empty(value) else {
+            return default;
+        };
+        match value.parse::<u64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problem(
+                    variable,
+                    format!(
+                        "`{value}` must be a whole number of {unit} from {} to {} (default {default})",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn zendesk(&mut self, raw: &RawSettings) -> Option<ZendeskSettings> {
+        let subdomain = match non_empty(raw.zendesk_subdomain.as_deref()) {
+            None => {
+                self.problem(
+                    "ZENDESK_SUBDOMAIN",
+                    "is required: the `acme` of https://acme.zendesk.com",
+                );
+                None
+            }
+            Some(s) if is_subdomain(s) => Some(s.to_ascii_lowercase()),
+            Some(s) => {
+                let hint = s
+                    .trim_start_matches("https://")
+                    .split('.')
+                    .next()
+                    .unwrap_or_default();
+                self.problem(
+                    "ZENDESK_SUBDOMAIN",
+                    format!(
+                        "`{s}` is not a subdomain; give only the first label, e.g. `{hint}` for https://{hint}.zendesk.com"
+                    ),
+                );
+                None
+            }
+        };
+        let url = match non_empty(raw.zendesk_url.as_deref()) {
+            Some(value) => self.web_url("ZENDESK_URL", value),
+            None => subdomain
+                .as_deref()
+                .and_then(|s| Url::parse(&format!("https://{s}.zendesk.com")).ok()),
+        };
+        if let Some(url) = &url
+            && (url.path() != "/" || url.query().is_some())
+        {
+            self.problem(
+                "ZENDESK_URL",
+                "must be only scheme and host (the JWT is posted to ZENDESK_URL/access/jwt)",
+            );
+        }
+        let secret = self.secret(
+            "ZENDESK_JWT_SECRET",
+            raw.zendesk_jwt_secret.clone(),
+            raw.zendesk_jwt_secret_file.clone(),
+        );
+        if let Some(s) = &secret
+            && s.expose_secret().len() < 32
+        {
+            self.warnings.push(
+                "ZENDESK_JWT_SECRET is shorter than 32 characters; Zendesk's generated secrets are longer — was it truncated?".into(),
+            );
+        }
+        let brand_hosts = self.brand_hosts(raw.zendesk_brand_hosts.as_deref());
+        Some(ZendeskSettings {
+            subdomain: subdomain?,
+            url: url?,
+            jwt_secret: secret?,
+            brand_hosts,
+        })
+    }
+
+    fn brand_hosts(&mut self, value: Option<&str>) -> Vec<String> {
+        let mut hosts = Vec::new();
+        for host in value.unwrap_or_default().split(',').map(str::trim) {
+            if host.is_empty() {
+                continue;
+            }
+            match url::Host::parse(host) {
+                Ok(url::Host::Domain(d)) if is_hostname(host) => hosts.push(d.to_ascii_lowercase()),
+                _ => self.problem(
+                    "ZENDESK_BRAND_HOSTS",
+                    format!(
+                        "`{host}` is not a bare host name; list hosts like `help.example.org,support.example.com` (no scheme, port or path)"
+                    ),
+                ),
+            }
+        }
+        hosts
+    }
+
+    fn phone_policy(&mut self, raw: &RawSettings) -> PhonePolicy {
+        let country =
+            non_empty(raw.member_phone_country.as_deref()).unwrap_or(DEFAULT_PHONE_COUNTRY);
+        let types = non_empty(raw.imis_phone_types.as_deref()).unwrap_or(DEFAULT_PHONE_TYPES);
+        let types: Vec<String> = types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        match PhonePolicy::new(country) {
+            Some(policy) => policy.with_preferred_types(types),
+            None => {
+                self.problem(
+                    "MEMBER_PHONE_COUNTRY",
+                    format!(
+                        "`{country}` is not a two-letter country code such as `US`, `GB` or `FR`"
+                    ),
+                );
+                PhonePolicy::default().with_preferred_types(types)
+            }
+        }
+    }
+
+    fn directory(&mut self, raw: &RawSettings) -> Option<DirectorySettings> {
+        match non_empty(raw.member_directory.as_deref()).unwrap_or("imis") {
+            "imis" => self.imis(raw).map(DirectorySettings::Imis),
+            "file" => self.members_file(raw.members_file.as_deref()),
+            other => {
+                self.problem(
+                    "MEMBER_DIRECTORY",
+                    format!("must be `imis` or `file`, not `{other}`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn imis(&mut self, raw: &RawSettings) -> Option<ImisSettings> {
+        let base_url = match non_empty(raw.imis_base_url.as_deref()) {
+            Some(value) => self.web_url("IMIS_BASE_URL", value),
+            None => {
+                self.problem(
+                    "IMIS_BASE_URL",
+                    "is required with MEMBER_DIRECTORY=imis: the iMIS site root, e.g. \
+                     `https://members.example.org` or `https://example.org/imis`",
+                );
+                None
+            }
+        };
+        let username = non_empty(raw.imis_service_username.as_deref()).map(str::to_owned);
+        let password = self.optional_secret(
+            "IMIS_SERVICE_PASSWORD",
+            raw.imis_service_password.clone(),
+            raw.imis_service_password_file.clone(),
+        );
+        let service_account = match (username, password) {
+            (Some(username), Some(password)) => Some(ServiceAccount { username, password }),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.problem(
+                    "IMIS_SERVICE_PASSWORD",
+                    "is required when IMIS_SERVICE_USERNAME is set (or unset both to look profiles up with the member's own token)",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    "IMIS_SERVICE_USERNAME",
+                    "is required when IMIS_SERVICE_PASSWORD is set",
+                );
+                None
+            }
+        };
+        let timeout = self.number(
+            "IMIS_TIMEOUT_MS",
+            raw.imis_timeout_ms.as_deref(),
+            DEFAULT_IMIS_TIMEOUT_MS,
+            100..=60_000,
+            "milliseconds",
+        );
+        Some(ImisSettings {
+            base_url: base_url?,
+            service_account,
+            timeout: Duration::from_millis(timeout),
+        })
+    }
+
+    fn members_file(&mut self, path: Option<&str>) -> Option<DirectorySettings> {
+        let Some(path) = non_empty(path) else {
+            self.problem(
+                "MEMBERS_FILE",
+                "is required with MEMBER_DIRECTORY=file: a TOML file of members (see README, \
+                 `zendesk-sso-bridge hash-password` makes the hashes)",
+            );
+            return None;
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                self.problem("MEMBERS_FILE", format!("`{path}` cannot be read: {e}"));
+                return None;
+            }
+        };
+        match crate::members::file::parse_members(&text) {
+            Ok(members) => Some(DirectorySettings::File {
+                path: PathBuf::from(path),
+                members,
+            }),
+            Err(e) => {
+                self.problem("MEMBERS_FILE", format!("`{path}`: {e}"));
+                None
+            }
+        }
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn is_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_hostname(s: &str) -> bool {
+    s.split('.').all(is_subdomain) && s.contains('.')
+}
+
+/// A key written as hex or as base64 (standard or URL-safe, padded or not).
+fn decode_key(text: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    if text.len() % 2 == 0
+        && text.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Ok(bytes) = hex::decode(text)
+    {
+        return Some(bytes);
+    }
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const KEY: &str = "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+    fn minimal() -> Vec<(String, String)> {
+        vars(&[
+            ("PUBLIC_URL", "https://sso.example.org/"),
+            ("SESSION_KEY", KEY),
+            ("ZENDESK_SUBDOMAIN", "acme"),
+            (
+                "ZENDESK_JWT_SECRET",
+                "a-shared-secret-of-forty-characters-long!",
+            ),
+            ("IMIS_BASE_URL", "https://members.example.org/imis"),
+        ])
+    }
+
+    #[test]
+    fn a_minimal_environment_gives_defaults() {
+        let s = Settings::from_vars(minimal()).expect("valid");
+        assert_eq!(s.listen_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.public_url.as_str(), "https://sso.example.org/");
+        assert_eq!(s.zendesk.url.as_str(), "https://acme.zendesk.com/");
+        assert_eq!(s.session.ttl, Duration::from_secs(8 * 3600));
+        let DirectorySettings::Imis(imis) = s.directory else {
+            panic!("imis is the default directory")
+        };
+        assert_eq!(imis.base_url.as_str(), "https://members.example.org/imis");
+        assert_eq!(imis.timeout, Duration::from_millis(5000));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn an_empty_environment_names_every_required_variable() {
+        let err = Settings::from_vars(Vec::new()).expect_err("must fail");
+        let names: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        for required in [
+            "PUBLIC_URL",
+            "SESSION_KEY",
+            "ZENDESK_SUBDOMAIN",
+            "ZENDESK_JWT_SECRET",
+            "IMIS_BASE_URL",
+        ] {
+            assert!(
+                names.contains(&required),
+                "{required} missing from {names:?}"
+            );
+        }
+        assert!(
+            err.to_string().contains("openssl rand") || err.to_string().contains("SESSION_KEY")
+        );
+    }
+
+    #[test]
+    fn a_short_session_key_says_how_to_make_one() {
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "SESSION_KEY");
+        v.push(("SESSION_KEY".into(), "c2hvcnQ=".into()));
+        let err = Settings::from_vars(v).expect_err("must fail");
+        let p = &err.problems[0];
+        assert_eq!(p.variable, "SESSION_KEY");
+        assert!(p.message.contains("5 bytes"), "{}", p.message);
+        assert!(
+            p.message.contains("openssl rand -base64 64"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_for_this_machine() {
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "PUBLIC_URL");
+        v.push(("PUBLIC_URL".into(), "http://sso.example.org".into()));
+        let err = Settings::from_vars(v.clone()).expect_err("must fail");
+        assert_eq!(err.problems[0].variable, "PUBLIC_URL");
+
+        v.retain(|(k, _)| k != "PUBLIC_URL");
+        v.push(("PUBLIC_URL".into(), "http://127.0.0.1:8080".into()));
+        let s = Settings::from_vars(v).expect("loopback http is allowed");
+        assert!(s.warnings.iter().any(|w| w.contains("PUBLIC_URL")));
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_but_not_from_both_places() {
+        let dir = std::env::temp_dir().join(format!("zsb-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("secret");
+        std::fs::write(&path, "from-a-file-secret-that-is-long-enough-to-pass\n").expect("write");
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "ZENDESK_JWT_SECRET");
+        v.push(("ZENDESK_JWT_SECRET_FILE".into(), path.display().to_string()));
+        let s = Settings::from_vars(v.clone()).expect("valid");
+        assert_eq!(
+            s.zendesk.jwt_secret.expose_secret(),
+            "from-a-file-secret-that-is-long-enough-to-pass"
+        );
+
+        v.push(("ZENDESK_JWT_SECRET".into(), "also-here".into()));
+        let err = Settings::from_vars(v).expect_err("both is ambiguous");
+        assert!(err.problems[0].message.contains("not both"));
+    }
+
+    #[test]
+    fn unknown_variables_with_our_prefix_are_warned_about() {
+        let mut v = minimal();
+        v.push(("ZENDESK_JWT_SECRTE".into(), "typo".into()));
+        v.push(("HOME".into(), "/root".into()));
+        let s = Settings::from_vars(v).expect("valid");
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("ZENDESK_JWT_SECRTE"));
+    }
+
+    #[test]
+    fn a_full_zendesk_host_as_subdomain_gets_a_hint() {
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "ZENDESK_SUBDOMAIN");
+        v.push(("ZENDESK_SUBDOMAIN".into(), "acme.zendesk.com".into()));
+        let err = Settings::from_vars(v).expect_err("must fail");
+        assert!(
+            err.problems[0].message.contains("`acme`"),
+            "{}",
+            err.problems[0].message
+        );
+    }
+
+    #[test]
+    fn keys_decode_from_hex_and_base64() {
+        assert_eq!(decode_key("00ff").as_deref(), Some(&[0u8, 255][..]));
+        assert_eq!(decode_key("AP8=").as_deref(), Some(&[0u8, 255][..]));
+        assert_eq!(decode_key("AP8").as_deref(), Some(&[0u8, 255][..]));
+        assert!(decode_key("not base64 at all!").is_none());
+    }
+}

@@ -1,0 +1,226 @@
+//! A member directory kept in a TOML file, with argon2id password hashes.
+//!
+//! ```toml
+//! [[member]]
+//! id = "1001"                    # becomes Zendesk's external_id
+//! username = "ada"
+//! password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."   # `zendesk-sso-bridge hash-password`
+//! name = "Ada Lovelace"
+//! email = "ada@example.org"
+//! phone = "(310) 388-4000"        # optional; normalised to E.164
+//! active = true                  # optional, default true
+//! ```
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::phone::PhonePolicy;
+use super::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus};
+
+/// One member as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMember {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersFile {
+    #[serde(default)]
+    member: Vec<FileMember>,
+}
+
+/// Parses and checks a members file: TOML errors carry line and column; every hash must be a
+/// PHC string (`$argon2id$...`); ids and user names must be unique.
+pub fn parse_members(text: &str) -> Result<Vec<FileMember>, String> {
+    let file: MembersFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut usernames = HashSet::new();
+    let mut ids = HashSet::new();
+    for (i, m) in file.member.iter().enumerate() {
+        let which = format!("member #{} (`{}`)", i + 1, m.username);
+        if m.id.trim().is_empty() || m.username.trim().is_empty() {
+            return Err(format!("{which}: `id` and `username` must not be empty"));
+        }
+        if !usernames.insert(normalise_username(&m.username)) {
+            return Err(format!("{which}: the user name appears twice"));
+        }
+        if !ids.insert(m.id.trim()) {
+            return Err(format!("{which}: the id `{}` appears twice", m.id));
+        }
+        if PasswordHash::new(&m.password_hash).is_err() {
+            return Err(format!(
+                "{which}: `password_hash` is not an argon2 PHC string; make one with `zendesk-sso-bridge hash-password`"
+            ));
+        }
+    }
+    Ok(file.member)
+}
+
+/// An argon2id PHC string for `password`, with a fresh random salt.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+fn normalise_username(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// The file directory: members in memory, passwords checked off the async workers.
+pub struct FileDirectory {
+    members: Arc<Vec<FileMember>>,
+    phone: PhonePolicy,
+    /// Verified against when the user name is unknown, so both cases cost the same.
+    decoy_hash: String,
+}
+
+impl FileDirectory {
+    pub fn new(members: Vec<FileMember>, phone: PhonePolicy) -> anyhow::Result<Self> {
+        let decoy_hash = hash_password("decoy password that matches nobody")?;
+        Ok(Self {
+            members: Arc::new(members),
+            phone,
+            decoy_hash,
+        })
+    }
+
+    fn profile(&self, m: &FileMember) -> MemberProfile {
+        MemberProfile {
+            id: m.id.trim().to_owned(),
+            name: m.name.clone(),
+            email: m.email.clone(),
+            phone: m.phone.as_deref().and_then(|p| self.phone.to_e164(p)),
+            status: if m.active {
+                MemberStatus::Active
+            } else {
+                MemberStatus::Inactive {
+                    code: "inactive".into(),
+                }
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl MemberDirectory for FileDirectory {
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<MemberProfile, DirectoryError> {
+        let wanted = normalise_username(username);
+        let index = self
+            .members
+            .iter()
+            .position(|m| normalise_username(&m.username) == wanted);
+        let hash = match index {
+            Some(i) => self.members[i].password_hash.clone(),
+            None => self.decoy_hash.clone(),
+        };
+        let password = password.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let hash = PasswordHash::new(&hash).ok()?;
+            Some(
+                Argon2::default()
+                    .verify_password(password.expose_secret().as_bytes(), &hash)
+                    .is_ok(),
+            )
+        })
+        .await
+        .context("the password check did not finish")
+        .map_err(DirectoryError::Unavailable)?;
+        match (index, verified) {
+            (Some(i), Some(true)) => Ok(self.profile(&self.members[i])),
+            (_, Some(_)) => Err(DirectoryError::InvalidCredentials),
+            (_, None) => Err(DirectoryError::Unavailable(anyhow::anyhow!(
+                "a password hash in the members file cannot be read"
+            ))),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory() -> FileDirectory {
+        let hash = hash_password("correct horse").expect("hash");
+        let text = format!(
+            r#"
+[[member]]
+id = "1001"
+username = "Ada"
+password_hash = "{hash}"
+name = "Ada Lovelace"
+email = "ada@example.org"
+phone = "(310) 388-4000"
+"#
+        );
+        FileDirectory::new(
+            parse_members(&text).expect("valid file"),
+            PhonePolicy::default(),
+        )
+        .expect("directory")
+    }
+
+    #[tokio::test]
+    async fn the_right_password_gives_the_profile_whatever_the_username_case() {
+        let p = directory()
+            .authenticate(" ada ", &SecretString::from("correct horse"))
+            .await
+            .expect("authenticated");
+        assert_eq!(p.id, "1001");
+        assert_eq!(p.phone.as_deref(), Some("+13103884000"));
+        assert_eq!(p.status, MemberStatus::Active);
+    }
+
+    #[tokio::test]
+    async fn wrong_passwords_and_unknown_users_look_the_same() {
+        let d = directory();
+        let wrong = d.authenticate("ada", &SecretString::from("nope")).await;
+        let unknown = d.authenticate("bob", &SecretString::from("nope")).await;
+        assert!(matches!(wrong, Err(DirectoryError::InvalidCredentials)));
+        assert!(matches!(unknown, Err(DirectoryError::InvalidCredentials)));
+    }
+
+    #[test]
+    fn a_bad_file_says_where() {
+        let err = parse_members("[[member]]\nid = 1\n").expect_err("must fail");
+        assert!(err.contains("line"), "{err}");
+        let err = parse_members(
+            "[[member]]\nid = \"1\"\nusername = \"a\"\npassword_hash = \"plain\"\nname = \"A\"\n",
+        )
+        .expect_err("must fail");
+        assert!(err.contains("hash-password"), "{err}");
+    }
+}

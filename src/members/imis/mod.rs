@@ -1,0 +1,404 @@
+//! The iMIS member directory: a real REST client.
+//!
+//! A sign-in is: `POST {base}/token` (password grant) proves the password; then
+//! `GET {base}/api/User?UserName=` finds the iMIS ID and `GET {base}/api/Party/{id}` reads the
+//! profile. The look-ups use a service account's token when one is configured (cached until
+//! shortly before it expires, renewed once on a 401), else the member's own token.
+//! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
+
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use moka::Expiry;
+use moka::future::Cache;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::{ImisSettings, ServiceAccount};
+use crate::members::phone::PhonePolicy;
+use crate::members::{DirectoryError, MemberDirectory, MemberProfile, Refusal};
+use crate::metrics::Metrics;
+use crate::upstream::UpstreamHealth;
+use wire::{OAuthError, PagedResult, PersonData, TokenResponse, UserData};
+
+const UPSTREAM: &str = "imis";
+/// Renew a cached service token this long before iMIS says it expires.
+const TOKEN_EARLY_RENEWAL: Duration = Duration::from_secs(60);
+/// Assumed lifetime of a service token when iMIS does not say (`expires_in` missing).
+const TOKEN_DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+/// The longest `Retry-After` a member is made to wait for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
+const RETRY_BACKOFF: Duration = Duration::from_millis(150);
+
+pub struct ImisDirectory {
+    http: reqwest::Client,
+    base: Url,
+    service: Option<ServiceAccount>,
+    service_token: Cache<(), Arc<ServiceToken>>,
+    phone: PhonePolicy,
+    metrics: Metrics,
+    health: UpstreamHealth,
+}
+
+struct ServiceToken {
+    token: SecretString,
+    lifetime: Duration,
+}
+
+struct ServiceTokenExpiry;
+
+impl Expiry<(), Arc<ServiceToken>> for ServiceTokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(),
+        value: &Arc<ServiceToken>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.lifetime)
+    }
+}
+
+/// The outcome of a password grant.
+struct Grant {
+    token: SecretString,
+    user_name: Option<String>,
+}
+
+/// Why a profile look-up failed.
+#[derive(Debug, thiserror::Error)]
+enum LookupError {
+    #[error("iMIS refused the bearer token (401)")]
+    Unauthorized,
+    #[error("no iMIS user or party matches")]
+    NotFound,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl ImisDirectory {
+    pub fn new(
+        settings: &ImisSettings,
+        phone: PhonePolicy,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(3)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("zendesk-sso-bridge/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .context("building the iMIS HTTP client")?;
+        Ok(Self {
+            http,
+            base: settings.base_url.clone(),
+            service: settings.service_account.clone(),
+            service_token: Cache::builder()
+                .max_capacity(1)
+                .expire_after(ServiceTokenExpiry)
+                .build(),
+            phone,
+            metrics,
+            health: UpstreamHealth::new(UPSTREAM),
+        })
+    }
+
+    /// `{base}/{segments...}`, each segment percent-encoded, the base's own path kept.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends one request, timing it for the metrics.
+    async fn send(
+        &self,
+        operation: &'static str,
+        request: RequestBuilder,
+    ) -> reqwest::Result<Response> {
+        let started = Instant::now();
+        let result = request.send().await;
+        let outcome = match &result {
+            Ok(r) if r.status().is_server_error() => "error",
+            Ok(_) => "ok",
+            Err(e) if e.is_timeout() => "timeout",
+            Err(_) => "error",
+        };
+        self.metrics
+            .upstream_call(UPSTREAM, operation, outcome, started.elapsed());
+        result
+    }
+
+    /// `POST /token` with `grant_type=password`.
+    async fn password_grant(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Grant, DirectoryError> {
+        let request = self
+            .http
+            .post(self.endpoint(&["token"]))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password.expose_secret()),
+            ]);
+        let response = self.send("token", request).await.map_err(|e| {
+            self.unavailable(anyhow!(e).context("iMIS /token could not be reached"))
+        })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| {
+            self.unavailable(anyhow!(e).context("iMIS /token answer could not be read"))
+        })?;
+        if status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED {
+            let error = serde_json::from_slice::<OAuthError>(&body)
+                .unwrap_or_default()
+                .error
+                .unwrap_or_default();
+            if error == "invalid_grant" {
+                self.health.record_ok();
+                return Err(DirectoryError::InvalidCredentials);
+            }
+            return Err(self.unavailable(anyhow!(
+                "iMIS /token refused the password grant with {status} `{error}` (is the password grant enabled for members?)"
+            )));
+        }
+        if !status.is_success() {
+            return Err(self.unavailable(anyhow!("iMIS /token answered {status}")));
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            self.unavailable(anyhow!(e).context("iMIS /token sent a body that is not token JSON"))
+        })?;
+        let token = parsed
+            .access_token
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| {
+                self.unavailable(anyhow!("iMIS /token answered 200 without an access_token"))
+            })?;
+        Ok(Grant {
+            token: SecretString::from(token),
+            user_name: parsed.user_name.filter(|u| !u.trim().is_empty()),
+        })
+    }
+
+    fn unavailable(&self, error: anyhow::Error) -> DirectoryError {
+        self.health.record_failure();
+        DirectoryError::Unavailable(error)
+    }
+
+    /// A GET returning JSON, retried once on a connection failure, 502/503/504 or 429.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        url: Url,
+        token: &SecretString,
+    ) -> Result<T, LookupError> {
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            let request = self
+                .http
+                .get(url.clone())
+                .bearer_auth(token.expose_secret())
+                .header(reqwest::header::ACCEPT, "application/json");
+            let result = self.send(operation, request).await;
+            let wait = match &result {
+                Err(e) if e.is_connect() => Some(RETRY_BACKOFF),
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some(retry_after(r)),
+                Ok(r) if matches!(r.status().as_u16(), 502..=504) => Some(RETRY_BACKOFF),
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < 2 => tokio::time::sleep(wait).await,
+                _ => {
+                    break result
+                        .with_context(|| format!("iMIS {operation} could not be reached"))?;
+                }
+            }
+        };
+        match response.status() {
+            s if s.is_success() => {}
+            StatusCode::UNAUTHORIZED => return Err(LookupError::Unauthorized),
+            StatusCode::NOT_FOUND => return Err(LookupError::NotFound),
+            s => return Err(anyhow!("iMIS {operation} answered {s}").into()),
+        }
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("iMIS {operation} answer could not be read"))?;
+        serde_json::from_slice(&body)
+            .with_context(|| format!("iMIS {operation} sent a body that is not the expected JSON"))
+            .map_err(LookupError::from)
+    }
+
+    /// User name → iMIS ID → profile.
+    async fn lookup(
+        &self,
+        user_name: &str,
+        token: &SecretString,
+    ) -> Result<MemberProfile, LookupError> {
+        let mut url = self.endpoint(&["api", "User"]);
+        url.query_pairs_mut().append_pair("UserName", user_name);
+        let users: PagedResult<UserData> = self.get_json("user", url, token).await?;
+        let id = users
+            .items
+            .0
+            .iter()
+            .find(|u| {
+                u.user_name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(user_name.trim()))
+            })
+            .and_then(|u| u.user_id.as_deref())
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or(LookupError::NotFound)?
+            .to_owned();
+        let person: PersonData = self
+            .get_json("party", self.endpoint(&["api", "Party", &id]), token)
+            .await?;
+        if person.imis_id().is_some_and(|found| found != id) {
+            return Err(anyhow!("iMIS /api/Party/{{id}} answered with another party").into());
+        }
+        person
+            .into_profile(&self.phone)
+            .ok_or_else(|| anyhow!("iMIS party record has no PartyId").into())
+    }
+
+    /// The service account's token, from the cache or a fresh password grant.
+    async fn service_token(&self, account: &ServiceAccount) -> anyhow::Result<Arc<ServiceToken>> {
+        self.service_token
+            .try_get_with((), async {
+                let request = self
+                    .http
+                    .post(self.endpoint(&["token"]))
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .form(&[
+                        ("grant_type", "password"),
+                        ("username", account.username.as_str()),
+                        ("password", account.password.expose_secret()),
+                    ]);
+                let response = self
+                    .send("service_token", request)
+                    .await
+                    .context("iMIS /token could not be reached for the service account")?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(anyhow!(
+                        "iMIS refused the service account (IMIS_SERVICE_USERNAME) with {status}"
+                    ));
+                }
+                let parsed: TokenResponse = response
+                    .json()
+                    .await
+                    .context("iMIS /token sent a body that is not token JSON")?;
+                let token = parsed
+                    .access_token
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| anyhow!("iMIS /token answered 200 without an access_token"))?;
+                let lifetime = parsed
+                    .expires_in
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+                    .unwrap_or(TOKEN_DEFAULT_LIFETIME);
+                let lifetime = lifetime
+                    .saturating_sub(TOKEN_EARLY_RENEWAL)
+                    .max(Duration::from_secs(10));
+                Ok(Arc::new(ServiceToken {
+                    token: SecretString::from(token),
+                    lifetime,
+                }))
+            })
+            .await
+            .map_err(|e: Arc<anyhow::Error>| anyhow!("{e:#}"))
+    }
+
+    /// Looks the member up with the service account, renewing its token once on a 401.
+    async fn lookup_as_service(
+        &self,
+        account: &ServiceAccount,
+        user_name: &str,
+    ) -> Result<MemberProfile, LookupError> {
+        let token = self.service_token(account).await?;
+        match self.lookup(user_name, &token.token).await {
+            Err(LookupError::Unauthorized) => {
+                self.service_token.invalidate(&()).await;
+                let token = self.service_token(account).await?;
+                match self.lookup(user_name, &token.token).await {
+                    Err(LookupError::Unauthorized) => Err(anyhow!(
+                        "iMIS refused a fresh service-account token: the account may lack rights to read users and parties"
+                    )
+                    .into()),
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+fn retry_after(response: &Response) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(RETRY_BACKOFF)
+        .min(MAX_RETRY_AFTER)
+}
+
+#[async_trait]
+impl MemberDirectory for ImisDirectory {
+    #[tracing::instrument(name = "imis_authenticate", skip_all)]
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<MemberProfile, DirectoryError> {
+        let grant = self.password_grant(username, password).await?;
+        let user_name = grant.user_name.as_deref().unwrap_or(username.trim());
+        let result = match &self.service {
+            Some(account) => self.lookup_as_service(account, user_name).await,
+            None => match self.lookup(user_name, &grant.token).await {
+                Err(LookupError::Unauthorized) => Err(anyhow!(
+                    "iMIS refused the member's own token for the profile look-up; configure IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
+                )
+                .into()),
+                other => other,
+            },
+        };
+        match result {
+            Ok(profile) => {
+                self.health.record_ok();
+                Ok(profile)
+            }
+            Err(LookupError::NotFound) => {
+                self.health.record_ok();
+                Err(DirectoryError::Refused(Refusal::NoMemberRecord))
+            }
+            Err(LookupError::Unauthorized) => {
+                Err(self.unavailable(anyhow!("iMIS refused the token")))
+            }
+            Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        UPSTREAM
+    }
+
+    fn upstream(&self) -> Option<&UpstreamHealth> {
+        Some(&self.health)
+    }
+}

@@ -1,0 +1,194 @@
+//! The member directory: who may sign in, proven by their password.
+//!
+//! [`MemberDirectory`] is implemented by the iMIS client ([`imis`]) and by a TOML file of members
+//! ([`file`], also behind the built-in [`demo`] directory). The login flow sees only the domain
+//! types here: a [`MemberProfile`] from the directory, and a [`Member`] once it is admitted.
+
+pub mod demo;
+pub mod file;
+pub mod imis;
+pub mod phone;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::upstream::UpstreamHealth;
+
+/// What the directory knows about a member whose password it has just accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberProfile {
+    /// The member system's own id (the iMIS ID); becomes Zendesk's `external_id`.
+    pub id: String,
+    pub name: String,
+    /// The primary e-mail address, if the record has one.
+    pub email: Option<String>,
+    /// The primary phone in E.164 form, if the record has one that could be normalised.
+    pub phone: Option<String>,
+    pub status: MemberStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    /// Any other status; `code` is the member system's own (iMIS `PartyStatusId`).
+    Inactive {
+        code: String,
+    },
+}
+
+/// A member allowed to sign in: active, with an id, a name and a primary e-mail address.
+/// Only [`MemberProfile::admit`] makes one; the session carries it between sign-ins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// Why an authenticated person may not sign in to the help centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the member record is not active")]
+    Inactive,
+    #[error("the member record has no primary e-mail address")]
+    NoPrimaryEmail,
+    #[error("the credentials are valid but no member record belongs to them")]
+    NoMemberRecord,
+}
+
+impl Refusal {
+    /// The `reason` written to the audit log and the metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Inactive => "inactive",
+            Refusal::NoPrimaryEmail => "no_primary_email",
+            Refusal::NoMemberRecord => "no_member_record",
+        }
+    }
+}
+
+impl MemberProfile {
+    /// The default access rule: active members with a usable primary e-mail address.
+    pub fn admit(self) -> Result<Member, Refusal> {
+        if self.status != MemberStatus::Active {
+            return Err(Refusal::Inactive);
+        }
+        let email = self
+            .email
+            .as_deref()
+            .and_then(normalise_email)
+            .ok_or(Refusal::NoPrimaryEmail)?;
+        let name = clean_text(&self.name);
+        let name = if name.is_empty() { email.clone() } else { name };
+        Ok(Member {
+            id: self.id,
+            name,
+            email,
+            phone: self.phone,
+        })
+    }
+}
+
+/// Why the directory could not give a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("the user name or password is wrong")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Refused(Refusal),
+    #[error("the member system is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// Where members are looked up and their passwords checked.
+#[async_trait]
+pub trait MemberDirectory: Send + Sync {
+    /// Proves the password and returns the member's profile.
+    /// Unknown users and wrong passwords both give [`DirectoryError::InvalidCredentials`].
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<MemberProfile, DirectoryError>;
+
+    /// A short name for logs and `/readyz`.
+    fn kind(&self) -> &'static str;
+
+    /// The health of the remote system behind this directory, if there is one.
+    fn upstream(&self) -> Option<&UpstreamHealth> {
+        None
+    }
+}
+
+/// A plausible single address (`local@domain.tld`), trimmed; `None` otherwise.
+pub fn normalise_email(raw: &str) -> Option<String> {
+    let email = raw.trim();
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        });
+    plausible.then(|| email.to_owned())
+}
+
+/// Collapses runs of white space and drops control characters.
+pub fn clean_text(raw: &str) -> String {
+    raw.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> MemberProfile {
+        MemberProfile {
+            id: "20277".into(),
+            name: "  Art \t Abingdon ".into(),
+            email: Some(" art@example.org ".into()),
+            phone: None,
+            status: MemberStatus::Active,
+        }
+    }
+
+    #[test]
+    fn an_active_member_with_an_email_is_admitted_with_clean_fields() {
+        let m = profile().admit().expect("admitted");
+        assert_eq!(m.name, "Art Abingdon");
+        assert_eq!(m.email, "art@example.org");
+    }
+
+    #[test]
+    fn inactive_members_and_members_without_email_are_refused() {
+        let mut p = profile();
+        p.status = MemberStatus::Inactive { code: "I".into() };
+        assert_eq!(p.admit(), Err(Refusal::Inactive));
+        for bad in [
+            None,
+            Some(""),
+            Some("not-an-address"),
+            Some("a@b"),
+            Some("a b@c.org"),
+        ] {
+            let mut p = profile();
+            p.email = bad.map(str::to_owned);
+            assert_eq!(p.admit(), Err(Refusal::NoPrimaryEmail), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_member_without_a_name_is_named_by_their_email() {
+        let mut p = profile();
+        p.name = " ".into();
+        assert_eq!(p.admit().expect("admitted").name, "art@example.org");
+    }
+}

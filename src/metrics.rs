@@ -1,0 +1,132 @@
+//! Prometheus metrics: requests, sign-ins by outcome, upstream latency.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInLabels {
+    outcome: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    upstream: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+type LatencyFamily = Family<UpstreamLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+struct Inner {
+    registry: Registry,
+    http: Family<HttpLabels, Counter>,
+    sign_ins: Family<SignInLabels, Counter>,
+    upstream: LatencyFamily,
+}
+
+/// Cheap to clone; every clone records into the same registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("zendesk_sso_bridge");
+        let http = Family::<HttpLabels, Counter>::default();
+        let sign_ins = Family::<SignInLabels, Counter>::default();
+        let upstream: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            http.clone(),
+        );
+        registry.register(
+            "sign_ins",
+            "Sign-in outcomes (success, denied, failed) by reason",
+            sign_ins.clone(),
+        );
+        registry.register(
+            "upstream_request_duration_seconds",
+            "Latency of calls to the member system and Zendesk",
+            upstream.clone(),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                http,
+                sign_ins,
+                upstream,
+            }),
+        }
+    }
+
+    pub fn http_request(&self, method: &str, route: &str, status: u16) {
+        self.inner
+            .http
+            .get_or_create(&HttpLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+    }
+
+    pub fn sign_in(&self, outcome: &'static str, reason: &'static str) {
+        self.inner
+            .sign_ins
+            .get_or_create(&SignInLabels { outcome, reason })
+            .inc();
+    }
+
+    pub fn upstream_call(
+        &self,
+        upstream: &'static str,
+        operation: &'static str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
+        self.inner
+            .upstream
+            .get_or_create(&UpstreamLabels {
+                upstream,
+                operation,
+                outcome,
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.inner.registry);
+        out
+    }
+}

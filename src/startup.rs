@@ -1,0 +1,213 @@
+//! `Application::build`: the route table, the middleware order and the shared state live here
+//! and only here. The server binds before it is built, so tests can ask for port 0 and read
+//! the real port back.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use secrecy::SecretString;
+use tracing_actix_web::TracingLogger;
+use url::Url;
+
+use crate::audit::Audit;
+use crate::config::{DirectorySettings, Settings};
+use crate::members::MemberDirectory;
+use crate::members::demo::{DEMO_MEMBERS, demo_members};
+use crate::members::file::FileDirectory;
+use crate::members::imis::ImisDirectory;
+use crate::metrics::Metrics;
+use crate::telemetry::RootSpan;
+use crate::web::return_to::ReturnToPolicy;
+use crate::web::session::CookieSealer;
+use crate::web::{AppState, DemoInfo, health, landing, login, logout};
+use crate::zendesk::jwt::JwtSigner;
+use crate::zendesk::simulator::Simulator;
+
+/// The most a form body may hold (user name + password + token fit in far less).
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The Content-Security-Policy of every page but the delivery page.
+const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    /// The `serve` command: everything from validated settings.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen_addr)
+            .with_context(|| format!("cannot listen on LISTEN_ADDR={}", settings.listen_addr))?;
+        Self::build_with_listener(settings, listener, None)
+    }
+
+    /// The `demo` command: a random session key and JWT secret, the demo members, and the
+    /// Zendesk simulator at `/_simulator`. No configuration is read.
+    pub async fn build_demo(listen: SocketAddr) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        let public_url = Url::parse(&format!("http://{address}"))?;
+        let simulator_url = public_url.join("/_simulator")?;
+        let secret = SecretString::from(crate::web::session::new_token()?);
+        let settings = Settings {
+            listen_addr: address,
+            public_url: public_url.clone(),
+            session: crate::config::SessionSettings {
+                key: actix_web::cookie::Key::generate(),
+                ttl: std::time::Duration::from_secs(8 * 3600),
+            },
+            zendesk: crate::config::ZendeskSettings {
+                subdomain: "demo".into(),
+                url: simulator_url.clone(),
+                jwt_secret: secret.clone(),
+                brand_hosts: Vec::new(),
+            },
+            directory: DirectorySettings::File {
+                path: "(built-in demo members)".into(),
+                members: demo_members()?,
+            },
+            phone: Default::default(),
+            log_format: crate::config::LogFormat::Pretty,
+            warnings: Vec::new(),
+        };
+        let simulator = Simulator::new(&secret, &public_url, simulator_url);
+        Self::build_with_listener(settings, listener, Some(simulator))
+    }
+
+    fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+        simulator: Option<Simulator>,
+    ) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?;
+        let metrics = Metrics::new();
+        let directory: Arc<dyn MemberDirectory> = match &settings.directory {
+            DirectorySettings::Imis(imis) => Arc::new(ImisDirectory::new(
+                imis,
+                settings.phone.clone(),
+                metrics.clone(),
+            )?),
+            DirectorySettings::File { members, .. } => {
+                Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
+            }
+        };
+        let zendesk_base = settings
+            .zendesk
+            .url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let return_to = ReturnToPolicy::new(
+            &settings.zendesk.url,
+            &settings.zendesk.subdomain,
+            &settings.zendesk.brand_hosts,
+        );
+        let form_action: Vec<String> =
+            std::iter::once(settings.public_url.origin().ascii_serialization())
+                .chain(return_to.origins())
+                .collect();
+        let delivery_csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
+            form_action.join(" ")
+        );
+        let demo = simulator.as_ref().map(|_| DemoInfo {
+            help_centre: settings
+                .zendesk
+                .url
+                .join("/_simulator/hc")
+                .unwrap_or_else(|_| settings.zendesk.url.clone()),
+            members: DEMO_MEMBERS,
+        });
+        let https = settings.public_url.scheme() == "https";
+        let state = web::Data::new(AppState {
+            directory,
+            jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
+            cookies: CookieSealer::new(settings.session.key.clone(), https),
+            session_ttl: settings.session.ttl,
+            return_to,
+            jwt_endpoint: format!("{zendesk_base}/access/jwt"),
+            zendesk_base,
+            delivery_csp,
+            audit: Audit::new(metrics.clone()),
+            metrics,
+            demo,
+        });
+        let simulator = simulator.map(web::Data::new);
+
+        let server = HttpServer::new(move || {
+            let mut headers = DefaultHeaders::new()
+                .add(("Content-Security-Policy", DEFAULT_CSP))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin"));
+            if https {
+                headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+            }
+            let app = App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(MAX_FORM_BYTES)
+                        .error_handler(|e, _| login::bad_request(e)),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| login::bad_request(e)))
+                .wrap_fn(|req, srv| {
+                    let metrics = req
+                        .app_data::<web::Data<AppState>>()
+                        .map(|s| s.metrics.clone());
+                    let method = req.method().to_string();
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        if let Some(metrics) = metrics {
+                            metrics.http_request(&method, &route, response.status().as_u16());
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(headers)
+                .wrap(TracingLogger::<RootSpan>::new())
+                .route("/", web::get().to(landing::landing))
+                .route("/login", web::get().to(login::show))
+                .route("/login", web::post().to(login::submit))
+                .route("/logout", web::get().to(logout::logout))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(health::metrics))
+                .route("/assets/style.css", web::get().to(landing::style))
+                .route("/assets/deliver.js", web::get().to(landing::deliver_script));
+            let app = match &simulator {
+                Some(sim) => app.service(
+                    web::scope("/_simulator")
+                        .app_data(sim.clone())
+                        .configure(Simulator::configure),
+                ),
+                None => app,
+            };
+            app.default_service(web::to(landing::not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self { address, server })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,79 @@
+//! Logging: JSON lines (or pretty text) through `tracing`, and a request root span that records
+//! the method, route and path — never the query string, which carries `return_to` and, on the
+//! logout URL, e-mail addresses.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::LogFormat;
+
+/// The default filter when `RUST_LOG` is not set.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// Installs the global subscriber writing to stdout.
+pub fn init(format: LogFormat) {
+    init_with_writer(format, std::io::stdout);
+}
+
+/// Installs the global subscriber writing to `writer` (tests capture logs this way).
+/// A second call does nothing.
+pub fn init_with_writer<W>(format: LogFormat, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let result = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+    // Already installed (a second application in the same process): keep the first.
+    let _ = result;
+}
+
+/// The root span of every request.
+pub struct RootSpan;
+
+impl RootSpanBuilder for RootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            path = %request.path(),
+            request_id = %request_id,
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let status = match outcome {
+            Ok(response) => response.response().status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        span.record("status", status);
+        span.in_scope(|| tracing::info!(target: "access", status, "request finished"));
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

@@ -1,0 +1,347 @@
+//! `GET /login` and `POST /login`: the remote login URL.
+//!
+//! GET: with a valid bridge session, mint a fresh JWT and answer the delivery page; without,
+//! remember where Zendesk was sending the member (in a sealed cookie) and show the form.
+//! POST: check the form came from our page (CSRF token + `Sec-Fetch-Site`), authenticate with
+//! the member directory, admit the member, start a new session, deliver the JWT.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tracing_actix_web::RequestId;
+use uuid::Uuid;
+
+use crate::audit::Outcome;
+use crate::members::{DirectoryError, Member, Refusal};
+use crate::web::pages::{self, DeliveryPage, LoginPage, MessagePage};
+use crate::web::session::{
+    Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
+};
+use crate::web::{AppState, error_id};
+
+const MAX_USERNAME_LEN: usize = 256;
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// What Zendesk appends to the remote login URL. `timestamp` is ignored on purpose (never `iat`).
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+    brand_id: Option<String>,
+    locale_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    password: Option<SecretString>,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Why a sign-in request ended without a delivery page.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("the request could not be read")]
+    BadRequest,
+    #[error("the sign-in form expired or did not come from our page")]
+    FormExpired,
+    #[error("sign-in refused: {0}")]
+    Refused(Refusal),
+    #[error("the member system is unavailable (error id {error_id})")]
+    MemberSystemUnavailable {
+        error_id: String,
+        #[source]
+        source: anyhow::Error,
+    },
+    #[error("unexpected error (error id {error_id})")]
+    Unexpected {
+        error_id: String,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl From<anyhow::Error> for LoginError {
+    fn from(source: anyhow::Error) -> Self {
+        LoginError::Unexpected {
+            error_id: error_id(),
+            source,
+        }
+    }
+}
+
+impl ResponseError for LoginError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            LoginError::BadRequest => StatusCode::BAD_REQUEST,
+            LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
+            LoginError::MemberSystemUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::Unexpected { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = match self {
+            LoginError::BadRequest => MessagePage::bad_request(),
+            LoginError::FormExpired => MessagePage::form_expired(),
+            LoginError::Refused(refusal) => MessagePage::refused(*refusal),
+            LoginError::MemberSystemUnavailable { error_id, source } => {
+                tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
+                MessagePage::unavailable(error_id)
+            }
+            LoginError::Unexpected { error_id, source } => {
+                tracing::error!(error_id = %error_id, error = format!("{source:#}"), "unexpected error");
+                MessagePage::unexpected(error_id)
+            }
+        };
+        pages::html(self.status_code(), &page)
+    }
+}
+
+/// `GET /login`.
+pub async fn show(
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, LoginError> {
+    let destination = destination(&state, query.into_inner());
+    if let Some(session) = state.cookies.open::<Session>(&req, SESSION_COOKIE) {
+        let response = deliver(&state, &session.member, destination.return_to.as_deref())?;
+        state.audit.sign_in(
+            request_id,
+            Outcome::Success,
+            "session",
+            Some(&session.member.id),
+            None,
+        );
+        return Ok(response);
+    }
+    // Keep the token of an attempt already under way, so a second tab does not void the first.
+    let csrf_token = match state.cookies.open::<LoginState>(&req, LOGIN_COOKIE) {
+        Some(previous) => previous.csrf_token,
+        None => new_token()?,
+    };
+    let login_state = LoginState {
+        csrf_token,
+        destination,
+    };
+    let cookie = state
+        .cookies
+        .seal(LOGIN_COOKIE, &login_state, LOGIN_STATE_TTL)?;
+    let mut response = login_form(StatusCode::OK, &login_state.csrf_token, "", None);
+    response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
+    Ok(response)
+}
+
+/// `POST /login`.
+pub async fn submit(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> Result<HttpResponse, LoginError> {
+    let form = form.into_inner();
+    let Some(login_state) = state.cookies.open::<LoginState>(&req, LOGIN_COOKIE) else {
+        state
+            .audit
+            .sign_in(request_id, Outcome::Failed, "form_expired", None, None);
+        return Err(LoginError::FormExpired);
+    };
+    let token_matches: bool = form
+        .csrf_token
+        .as_bytes()
+        .ct_eq(login_state.csrf_token.as_bytes())
+        .into();
+    if !token_matches || is_cross_site(&req) {
+        state
+            .audit
+            .sign_in(request_id, Outcome::Failed, "csrf", None, None);
+        return Err(LoginError::FormExpired);
+    }
+
+    let username = form.username.trim();
+    let password = form.password.filter(|p| !p.expose_secret().is_empty());
+    let (Some(password), false) = (password, username.is_empty()) else {
+        return Ok(login_form(
+            StatusCode::BAD_REQUEST,
+            &login_state.csrf_token,
+            username,
+            Some(pages::MISSING_CREDENTIALS),
+        ));
+    };
+    if username.len() > MAX_USERNAME_LEN
+        || password.expose_secret().len() > MAX_PASSWORD_LEN
+        || username.chars().any(char::is_control)
+        || password.expose_secret().contains('\0')
+    {
+        state
+            .audit
+            .sign_in(request_id, Outcome::Failed, "malformed_form", None, None);
+        return Err(LoginError::BadRequest);
+    }
+
+    let profile = match state.directory.authenticate(username, &password).await {
+        Ok(profile) => profile,
+        Err(DirectoryError::InvalidCredentials) => {
+            state.audit.sign_in(
+                request_id,
+                Outcome::Failed,
+                "invalid_credentials",
+                None,
+                None,
+            );
+            return Ok(login_form(
+                StatusCode::UNAUTHORIZED,
+                &login_state.csrf_token,
+                username,
+                Some(pages::WRONG_CREDENTIALS),
+            ));
+        }
+        Err(DirectoryError::Refused(refusal)) => {
+            state
+                .audit
+                .sign_in(request_id, Outcome::Denied, refusal.reason(), None, None);
+            return Err(LoginError::Refused(refusal));
+        }
+        Err(DirectoryError::Unavailable(source)) => {
+            let error_id = error_id();
+            state.audit.sign_in(
+                request_id,
+                Outcome::Failed,
+                "member_system_unavailable",
+                None,
+                Some(&error_id),
+            );
+            return Err(LoginError::MemberSystemUnavailable { error_id, source });
+        }
+    };
+    let member_id = profile.id.clone();
+    let member = match profile.admit() {
+        Ok(member) => member,
+        Err(refusal) => {
+            state.audit.sign_in(
+                request_id,
+                Outcome::Denied,
+                refusal.reason(),
+                Some(&member_id),
+                None,
+            );
+            return Err(LoginError::Refused(refusal));
+        }
+    };
+
+    let mut response = deliver(
+        &state,
+        &member,
+        login_state.destination.return_to.as_deref(),
+    )?;
+    let session = Session {
+        sid: Uuid::new_v4(),
+        member,
+    };
+    let session_cookie = state
+        .cookies
+        .seal(SESSION_COOKIE, &session, state.session_ttl)?;
+    response
+        .add_cookie(&session_cookie)
+        .map_err(anyhow::Error::from)?;
+    response
+        .add_cookie(&state.cookies.removal(LOGIN_COOKIE))
+        .map_err(anyhow::Error::from)?;
+    state.audit.sign_in(
+        request_id,
+        Outcome::Success,
+        "password",
+        Some(&session.member.id),
+        None,
+    );
+    Ok(response)
+}
+
+/// A browser that says the form was posted from another site is refused, whatever the token.
+fn is_cross_site(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+}
+
+/// Validates what Zendesk sent; anything doubtful is dropped and logged, never forwarded.
+fn destination(state: &AppState, query: LoginQuery) -> Destination {
+    let return_to = query.return_to.filter(|r| !r.is_empty()).and_then(|raw| {
+        match state.return_to.check(&raw) {
+            Ok(kept) => Some(kept),
+            Err(why) => {
+                tracing::warn!(
+                    target: "audit",
+                    event = "return_to_rejected",
+                    reason = why.reason(),
+                    detail = %why,
+                    "return_to dropped"
+                );
+                None
+            }
+        }
+    });
+    let id_like = |v: &String, max: usize| {
+        v.len() <= max
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    Destination {
+        return_to,
+        brand_id: query.brand_id.filter(|v| !v.is_empty() && id_like(v, 20)),
+        locale_id: query.locale_id.filter(|v| !v.is_empty() && id_like(v, 16)),
+    }
+}
+
+fn login_form(
+    status: StatusCode,
+    csrf_token: &str,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let username: String = username.chars().take(MAX_USERNAME_LEN).collect();
+    pages::html(
+        status,
+        &LoginPage {
+            csrf_token,
+            username: &username,
+            error,
+        },
+    )
+}
+
+/// The page whose form posts a freshly minted JWT to Zendesk.
+fn deliver(
+    state: &AppState,
+    member: &Member,
+    return_to: Option<&str>,
+) -> Result<HttpResponse, LoginError> {
+    let jwt = state
+        .jwt
+        .mint(member)
+        .map_err(|e| anyhow::Error::new(e).context("signing the Zendesk JWT"))?;
+    let mut response = pages::ok(&DeliveryPage {
+        action: &state.jwt_endpoint,
+        jwt: &jwt,
+        return_to,
+    });
+    if let Ok(csp) = HeaderValue::from_str(&state.delivery_csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(response)
+}
+
+/// Turns unreadable queries and forms into the friendly 400 page.
+pub fn bad_request(err: impl std::fmt::Display) -> actix_web::Error {
+    tracing::info!(error = %err, "unreadable request");
+    LoginError::BadRequest.into()
+}

@@ -1,0 +1,74 @@
+//! `GET /logout`: Zendesk's remote logout URL.
+//!
+//! Three visits look alike and must not be confused: Zendesk reporting a JWT error
+//! (`kind=error&message=...`: show it escaped, audit it, never bounce back into login), a normal
+//! sign-out (Zendesk adds `email`, `external_id`, `brand_id`, `return_to`), and a direct visit.
+//! All of them end the bridge session.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use tracing_actix_web::RequestId;
+
+use crate::members::clean_text;
+use crate::web::AppState;
+use crate::web::pages::{self, MessagePage};
+use crate::web::session::{LOGIN_COOKIE, SESSION_COOKIE, Session};
+
+/// Zendesk's message is shown and logged only up to this many characters.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutQuery {
+    kind: Option<String>,
+    message: Option<String>,
+    return_to: Option<String>,
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    query: Option<web::Query<LogoutQuery>>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let query = query.map(web::Query::into_inner);
+    let member_id = state
+        .cookies
+        .open::<Session>(&req, SESSION_COOKIE)
+        .map(|s| s.member.id);
+    let mut response = match query {
+        Some(LogoutQuery {
+            kind: Some(kind),
+            message,
+            ..
+        }) if kind == "error" => {
+            let message: String = clean_text(message.as_deref().unwrap_or_default())
+                .chars()
+                .take(MAX_MESSAGE_CHARS)
+                .collect();
+            let message = if message.is_empty() {
+                "(Zendesk gave no reason)".to_owned()
+            } else {
+                message
+            };
+            state.audit.zendesk_refused(request_id, &message);
+            pages::ok(&MessagePage::zendesk_error(message, &state.zendesk_base))
+        }
+        other => {
+            state.audit.sign_out(request_id, member_id.as_deref());
+            let back = other
+                .and_then(|q| q.return_to)
+                .and_then(|r| state.return_to.check(&r).ok())
+                .map(|r| match r.starts_with('/') {
+                    true => format!("{}{r}", state.zendesk_base),
+                    false => r,
+                })
+                .unwrap_or_else(|| format!("{}/hc", state.zendesk_base));
+            pages::ok(&MessagePage::signed_out(back))
+        }
+    };
+    for name in [SESSION_COOKIE, LOGIN_COOKIE] {
+        // Adding a well-formed cookie cannot fail.
+        let _ = response.add_cookie(&state.cookies.removal(name));
+    }
+    response
+}

@@ -1,0 +1,188 @@
+//! The bridge's two cookies, both sealed (AES-256-GCM, the cookie crate's private jar keyed from
+//! `SESSION_KEY`), `HttpOnly`, `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https, and scoped to
+//! `Path=/login`:
+//! - [`SESSION_COOKIE`] carries the signed-in [`Member`] so a return visit needs no password
+//!   and no upstream call;
+//! - [`LOGIN_COOKIE`] carries the sign-in attempt: the CSRF token and the validated
+//!   `return_to` / `brand_id` / `locale_id` that Zendesk sent (never trusted from the form).
+//!
+//! Each sealed value carries its own expiry, checked on open, so a replayed old cookie is void
+//! whatever `Max-Age` the browser honoured.
+
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::members::Member;
+use crate::zendesk::jwt::unix_now;
+
+pub const SESSION_COOKIE: &str = "zsb_session";
+pub const LOGIN_COOKIE: &str = "zsb_login";
+/// How long a sign-in form stays usable.
+pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(30 * 60);
+const COOKIE_PATH: &str = "/login";
+
+/// A signed-in member. `sid` is new at every password sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub sid: Uuid,
+    pub member: Member,
+}
+
+/// Where the member was going, as validated when Zendesk sent them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub return_to: Option<String>,
+    pub brand_id: Option<String>,
+    pub locale_id: Option<String>,
+}
+
+/// One sign-in attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginState {
+    pub csrf_token: String,
+    pub destination: Destination,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    exp: i64,
+    v: T,
+}
+
+/// Seals and opens the bridge's cookies.
+#[derive(Clone)]
+pub struct CookieSealer {
+    key: Key,
+    secure: bool,
+}
+
+impl CookieSealer {
+    pub fn new(key: Key, secure: bool) -> Self {
+        Self { key, secure }
+    }
+
+    fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
+        Cookie::build(name, value)
+            .path(COOKIE_PATH)
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .finish()
+    }
+
+    /// An encrypted cookie holding `value` until `ttl` from now.
+    pub fn seal<T: Serialize>(
+        &self,
+        name: &'static str,
+        value: &T,
+        ttl: Duration,
+    ) -> anyhow::Result<Cookie<'static>> {
+        let exp = unix_now() + ttl.as_secs() as i64;
+        let json = serde_json::to_string(&Sealed { exp, v: value })?;
+        let mut cookie = self.cookie(name, json);
+        cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
+            ttl.as_secs() as i64
+        ));
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key).add(cookie);
+        jar.get(name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the cookie jar lost the sealed cookie"))
+    }
+
+    /// The value of a cookie this bridge sealed, if it is present, authentic and unexpired.
+    pub fn open<T: DeserializeOwned>(&self, req: &HttpRequest, name: &str) -> Option<T> {
+        let cookie = req.cookie(name)?;
+        let mut jar = CookieJar::new();
+        jar.add_original(cookie);
+        let plain = jar.private(&self.key).get(name)?;
+        let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
+        (sealed.exp > unix_now()).then_some(sealed.v)
+    }
+
+    /// A cookie that makes the browser forget `name`.
+    pub fn removal(&self, name: &'static str) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, String::new());
+        cookie.make_removal();
+        cookie
+    }
+}
+
+/// 32 random bytes, URL-safe base64: a CSRF token.
+pub fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn sealer() -> CookieSealer {
+        CookieSealer::new(Key::generate(), true)
+    }
+
+    #[test]
+    fn a_sealed_cookie_opens_only_with_its_key_and_hides_its_content() {
+        let s = sealer();
+        let cookie = s
+            .seal(
+                LOGIN_COOKIE,
+                &"secret-value".to_owned(),
+                Duration::from_secs(60),
+            )
+            .expect("sealed");
+        assert!(!cookie.value().contains("secret-value"));
+        assert!(cookie.http_only().unwrap_or(false));
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.path(), Some("/login"));
+        let req = TestRequest::default()
+            .cookie(cookie.clone())
+            .to_http_request();
+        assert_eq!(
+            s.open::<String>(&req, LOGIN_COOKIE).as_deref(),
+            Some("secret-value")
+        );
+        assert_eq!(
+            sealer().open::<String>(&req, LOGIN_COOKIE),
+            None,
+            "another key"
+        );
+    }
+
+    #[test]
+    fn an_expired_or_tampered_cookie_does_not_open() {
+        let s = sealer();
+        let expired = s
+            .seal(SESSION_COOKIE, &1u8, Duration::from_secs(0))
+            .expect("sealed");
+        let req = TestRequest::default().cookie(expired).to_http_request();
+        assert_eq!(s.open::<u8>(&req, SESSION_COOKIE), None);
+
+        let good = s
+            .seal(SESSION_COOKIE, &1u8, Duration::from_secs(60))
+            .expect("sealed");
+        let mut value = good.value().to_owned();
+        value.replace_range(0..1, if value.starts_with('A') { "B" } else { "A" });
+        let req = TestRequest::default()
+            .cookie(Cookie::new(SESSION_COOKIE, value))
+            .to_http_request();
+        assert_eq!(s.open::<u8>(&req, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn csrf_tokens_are_long_and_distinct() {
+        let a = new_token().expect("token");
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, new_token().expect("token"));
+    }
+}
