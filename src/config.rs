@@ -355,7 +355,15 @@ impl Validator {
 
     fn session_key(&mut self, value: Option<String>, file: Option<String>) -> Option<Key> {
         const HINT: &str = "generate one with `openssl rand -base64 64`";
-        let secret = self.secret("SESSION_KEY", value, file)?;
+        let Some(secret) = self.optional_secret("SESSION_KEY", value, file) else {
+            if !self.problems.iter().any(|p| p.variable == "SESSION_KEY") {
+                self.problem(
+                    "SESSION_KEY",
+                    format!("is required (or SESSION_KEY_FILE): at least {MIN_SESSION_KEY_BYTES} random bytes, base64 or hex; {HINT}"),
+                );
+            }
+            return None;
+        };
         let text = secret.expose_secret().trim();
         let bytes = decode_key(text);
         match bytes {
@@ -676,7 +684,7 @@ fn is_hostname(s: &str) -> bool {
 /// A key written as hex or as base64 (standard or URL-safe, padded or not).
 fn decode_key(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    if text.len() % 2 == 0
+    if text.len().is_multiple_of(2)
         && text.bytes().all(|b| b.is_ascii_hexdigit())
         && let Ok(bytes) = hex::decode(text)
     {

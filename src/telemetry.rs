@@ -73,7 +73,7 @@ impl RootSpanBuilder for RootSpan {
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
         span.record("status", status);
-        span.in_scope(|| tracing::info!(target: "access", status, "request finished"));
+        span.in_scope(|| tracing::info!(target: "access", "request finished"));
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

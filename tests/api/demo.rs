@@ -1,0 +1,164 @@
+//! `zendesk-sso-bridge demo`: the whole flow with no configuration, through the built-in
+//! Zendesk simulator; and the simulator can never be reached from `serve`.
+
+use zendesk_sso_bridge::startup::Application;
+
+use crate::helpers::{browser, delivery, input_value, page_text, select, spawn_app};
+
+async fn spawn_demo() -> String {
+    let app = Application::build_demo("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("demo builds");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+fn link_href(html: &str, text: &str) -> String {
+    select(html, "a")
+        .into_iter()
+        .find(|a| a.text().collect::<String>().contains(text))
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no link `{text}`"))
+}
+
+#[tokio::test]
+async fn a_visitor_walks_the_whole_demo_flow() {
+    let base = spawn_demo().await;
+    let client = browser();
+
+    let landing = client
+        .get(&base)
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page_text(&landing).contains("lovelace-demo"),
+        "demo passwords are shown"
+    );
+
+    // Zendesk's help centre sends the visitor to the remote login URL.
+    let help_centre = link_href(&landing, "simulated help centre");
+    let hc = client
+        .get(&help_centre)
+        .send()
+        .await
+        .expect("GET hc")
+        .text()
+        .await
+        .expect("body");
+    let login_url = link_href(&hc, "Sign in");
+    assert!(login_url.starts_with(&format!("{base}/login?return_to=")));
+    let form = client
+        .get(&login_url)
+        .send()
+        .await
+        .expect("GET login")
+        .text()
+        .await
+        .expect("body");
+    let token = input_value(&form, "csrf_token").expect("token");
+    let delivered = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", "ada"),
+            ("password", "lovelace-demo"),
+        ])
+        .send()
+        .await
+        .expect("POST login");
+    assert_eq!(delivered.status(), 200);
+    let d = delivery(&delivered.text().await.expect("body"));
+    assert_eq!(d.action, format!("{base}/_simulator/access/jwt"));
+
+    // The browser posts the form; the simulator verifies the token like Zendesk.
+    let mut fields = vec![("jwt", d.jwt.clone())];
+    fields.extend(d.return_to.clone().map(|r| ("return_to", r)));
+    let signed_in = client
+        .post(&d.action)
+        .form(&fields)
+        .send()
+        .await
+        .expect("POST jwt");
+    assert_eq!(signed_in.status(), 200);
+    let signed_in = signed_in.text().await.expect("body");
+    let text = page_text(&signed_in);
+    assert!(text.contains("Signed in to Zendesk"), "{text}");
+    assert!(text.contains("external_id 20277"), "{text}");
+    assert!(text.contains("phone +13103884000"), "{text}");
+    assert!(!text.contains("role"), "{text}");
+    assert!(
+        text.contains(&format!("{base}/_simulator/hc/requests")),
+        "return_to honoured: {text}"
+    );
+
+    // Replaying the same token fails the way Zendesk fails: via the remote logout URL.
+    let replay = client
+        .post(&d.action)
+        .form(&fields)
+        .send()
+        .await
+        .expect("POST jwt");
+    assert_eq!(replay.status(), 302);
+    let location = replay.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("{base}/logout?kind=error")),
+        "{location}"
+    );
+    let error_page = client
+        .get(&location)
+        .send()
+        .await
+        .expect("GET logout")
+        .text()
+        .await
+        .expect("body");
+    assert!(page_text(&error_page).contains("jti has already been used"));
+}
+
+#[tokio::test]
+async fn the_demo_refuses_the_lapsed_member() {
+    let base = spawn_demo().await;
+    let client = browser();
+    let form = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    let token = input_value(&form, "csrf_token").expect("token");
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", "charles"),
+            ("password", "babbage-demo"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn serve_mode_has_no_simulator() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/_simulator/hc").await.status(), 404);
+    let post = app
+        .client
+        .post(app.url("/_simulator/access/jwt"))
+        .form(&[("jwt", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(post.status(), 404);
+}

@@ -1,0 +1,347 @@
+//! `spawn_app()` and what the tests share: a `TestApp` with wiremock iMIS and Zendesk servers, a
+//! browser-like client (cookies kept, redirects not followed), fixtures and page helpers.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::{Client, Response};
+use scraper::{Html, Selector};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use zendesk_sso_bridge::config::{LogFormat, Settings};
+use zendesk_sso_bridge::startup::Application;
+use zendesk_sso_bridge::telemetry;
+
+pub const JWT_SECRET: &str = "test-shared-secret-0123456789abcdef0123456789";
+pub const SESSION_KEY: &str = "9f3c2a7d4e5b6c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f9f3c2a7d4e5b6c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f";
+/// The iMIS site folder: the client must keep the base URL's path.
+pub const IMIS_PREFIX: &str = "/imis";
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static LOGGING: OnceLock<()> = OnceLock::new();
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stdout().write_all(buf)?;
+        }
+        LOGS.lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every JSON log line written so far in this test process.
+pub fn log_lines() -> Vec<Value> {
+    let bytes = LOGS.lock().expect("log buffer").clone();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The raw captured log text.
+pub fn log_text() -> String {
+    String::from_utf8_lossy(&LOGS.lock().expect("log buffer")).into_owned()
+}
+
+/// Audit events (`target=audit`) about one member.
+pub fn audit_events_for(member_id: &str) -> Vec<Value> {
+    log_lines()
+        .into_iter()
+        .filter(|l| l["target"] == "audit" && l["member_id"] == member_id)
+        .collect()
+}
+
+/// A member as iMIS knows them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: &'static str,
+}
+
+impl Member {
+    /// An active member with a unique iMIS ID, so log lines can be told apart.
+    pub fn active() -> Self {
+        let id = (uuid::Uuid::new_v4().as_u128() % 90_000_000 + 10_000_000).to_string();
+        Self {
+            username: format!("member{id}"),
+            password: "p&ss+w%rd =1".into(),
+            full_name: "Art Abingdon".into(),
+            email: Some(format!("art.{id}@example.org")),
+            phone: Some("(310) 388-4000".into()),
+            status: "A",
+            id,
+        }
+    }
+
+    pub fn person_json(&self) -> Value {
+        let mut emails = vec![];
+        if let Some(e) = &self.email {
+            emails.push(
+                json!({"$type": "Asi.Soa.Membership.DataContracts.EmailData, Asi.Contracts",
+                "Address": e, "EmailType": "_Primary", "IsPrimary": true}),
+            );
+            emails.push(json!({"Address": e, "EmailType": "Address"}));
+        }
+        let phones: Vec<Value> = self
+            .phone
+            .iter()
+            .map(|p| json!({"Number": p, "PhoneType": "_Work Phone"}))
+            .collect();
+        json!({
+            "$type": "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
+            "PartyId": self.id, "Id": self.id,
+            "Name": self.full_name,
+            "PersonName": {"FullName": self.full_name},
+            "Status": {"PartyStatusId": self.status, "Name": "Whatever"},
+            "Emails": {"$type": "Asi.Soa.Membership.DataContracts.EmailDataCollection, Asi.Contracts", "$values": emails},
+            "Phones": {"$values": phones},
+            "AdditionalAttributes": {"$values": [
+                {"Name": "IsMember", "Value": {"$type": "System.Boolean", "$value": true}}]},
+        })
+    }
+}
+
+/// Matches an `application/x-www-form-urlencoded` body containing these pairs.
+pub struct FormContains(pub Vec<(String, String)>);
+
+impl Match for FormContains {
+    fn matches(&self, request: &Request) -> bool {
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        self.0.iter().all(|(k, v)| form.get(k) == Some(v))
+    }
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> FormContains {
+    FormContains(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub imis: MockServer,
+    pub zendesk: MockServer,
+    pub client: Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The bridge with `overrides` added to (or replacing) the test environment.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    LOGGING.get_or_init(|| telemetry::init_with_writer(LogFormat::Json, || Capture));
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    let mut vars: HashMap<String, String> = [
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("PUBLIC_URL", "http://127.0.0.1".to_owned()),
+        ("SESSION_KEY", SESSION_KEY.to_owned()),
+        ("ZENDESK_SUBDOMAIN", "acme".to_owned()),
+        ("ZENDESK_URL", zendesk.uri()),
+        ("ZENDESK_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("ZENDESK_BRAND_HOSTS", "help.acme.org".to_owned()),
+        ("IMIS_BASE_URL", format!("{}{IMIS_PREFIX}", imis.uri())),
+        ("IMIS_TIMEOUT_MS", "500".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let settings = Settings::from_vars(vars).expect("test settings are valid");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        imis,
+        zendesk,
+        client: browser(),
+    }
+}
+
+/// Like a browser: keeps cookies, does not follow redirects.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// iMIS knows `member`: password grant, user look-up and party record.
+    pub async fn given_member(&self, member: &Member) {
+        let token = format!("member-token-{}", member.id);
+        Mock::given(method("POST"))
+            .and(path(format!("{IMIS_PREFIX}/token")))
+            .and(form(&[
+                ("grant_type", "password"),
+                ("username", &member.username),
+                ("password", &member.password),
+            ]))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": token, "token_type": "bearer", "expires_in": 1199,
+                "userName": member.username, ".issued": "Mon, 01 Jan 2024 00:00:00 GMT"
+            })))
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("{IMIS_PREFIX}/token")))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_grant", "error_description": "The user name or password is incorrect."
+            })))
+            .with_priority(10)
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/User")))
+            .and(query_param("UserName", member.username.as_str()))
+            .and(header("Authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "$type": "Asi.Soa.Core.DataContracts.PagedResult`1[[Asi.Soa.Membership.DataContracts.User.UserData, Asi.Contracts]], Asi.Contracts",
+                "Items": {"$type": "System.Collections.Generic.List`1[[...]], mscorlib",
+                    "$values": [{"UserId": member.id, "UserName": member.username.to_uppercase()}]},
+                "Offset": 0, "Limit": 100, "Count": 1, "TotalCount": 1, "HasNext": false
+            })))
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/Party/{}", member.id)))
+            .and(header("Authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(member.person_json()))
+            .mount(&self.imis)
+            .await;
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Opens the sign-in form as Zendesk would send a member, returning the page.
+    pub async fn open_login(&self, query: &str) -> String {
+        let response = self.get(&format!("/login{query}")).await;
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("body")
+    }
+
+    /// Posts the sign-in form with the page's CSRF token.
+    pub async fn submit_login(&self, page: &str, username: &str, password: &str) -> Response {
+        let token = input_value(page, "csrf_token").expect("the form has a CSRF token");
+        self.client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// The whole sign-in: form, then credentials.
+    pub async fn sign_in(&self, member: &Member, query: &str) -> Response {
+        let page = self.open_login(query).await;
+        self.submit_login(&page, &member.username, &member.password)
+            .await
+    }
+}
+
+pub fn select(html: &str, css: &str) -> Vec<scraper::ElementRef<'static>> {
+    let doc: &'static Html = Box::leak(Box::new(Html::parse_document(html)));
+    let selector = Selector::parse(css).expect("selector");
+    doc.select(&selector).collect()
+}
+
+/// The value of the input named `name`, if the page has one.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    select(html, &format!("input[name=\"{name}\"]"))
+        .first()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_owned)
+}
+
+/// Whether the page has an input named `name` (a sign-in form has `password`).
+pub fn has_input(html: &str, name: &str) -> bool {
+    !select(html, &format!("input[name=\"{name}\"]")).is_empty()
+}
+
+/// The delivery form's action, JWT and return_to.
+pub struct Delivery {
+    pub action: String,
+    pub jwt: String,
+    pub return_to: Option<String>,
+}
+
+pub fn delivery(html: &str) -> Delivery {
+    let forms = select(html, "form#deliver");
+    let form = forms.first().expect("a delivery form");
+    assert_eq!(
+        form.value().attr("method"),
+        Some("post"),
+        "delivered by POST"
+    );
+    Delivery {
+        action: form.value().attr("action").expect("action").to_owned(),
+        jwt: input_value(html, "jwt").expect("a jwt field"),
+        return_to: input_value(html, "return_to"),
+    }
+}
+
+/// The claims of a token signed with the test secret, checked as Zendesk checks them (HS256).
+pub fn decode_claims(jwt: &str) -> serde_json::Map<String, Value> {
+    let header = jsonwebtoken::decode_header(jwt).expect("JWT header");
+    assert_eq!(header.alg, Algorithm::HS256);
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode(
+        jwt,
+        &DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &validation,
+    )
+    .expect("signed with the shared secret")
+    .claims
+}
+
+/// The visible text of a page, whitespace collapsed.
+pub fn page_text(html: &str) -> String {
+    let doc = Html::parse_document(html);
+    doc.root_element()
+        .text()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,15 @@
+//! Black-box tests: the bridge is started on a free port against wiremock stand-ins for iMIS and
+//! Zendesk, and driven over HTTP as a browser would. One file per capability.
+
+mod helpers;
+
+mod command_line;
+mod csrf;
+mod demo;
+mod health;
+mod imis_client;
+mod logout;
+mod member_system_errors;
+mod return_to;
+mod session;
+mod sign_in;

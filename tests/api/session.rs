@@ -1,0 +1,149 @@
+//! A member who signed in recently goes straight through, with no form and no iMIS call.
+
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::{
+    IMIS_PREFIX, Member, audit_events_for, browser, decode_claims, delivery, has_input, spawn_app,
+    spawn_app_with,
+};
+
+#[tokio::test]
+async fn a_second_visit_signs_in_without_the_form_or_imis() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let first = app.sign_in(&member, "").await.text().await.expect("body");
+    let first_jti = decode_claims(&delivery(&first).jwt)["jti"].clone();
+    let imis_calls = app.imis.received_requests().await.expect("recorded").len();
+
+    let again = app
+        .get("/login?return_to=%2Fhc%2Fen-us%2Farticles%2F42")
+        .await;
+    assert_eq!(again.status(), 200);
+    let page = again.text().await.expect("body");
+    assert!(!has_input(&page, "password"), "no form the second time");
+    let d = delivery(&page);
+    let claims = decode_claims(&d.jwt);
+    assert_eq!(claims["external_id"], member.id.as_str());
+    assert_ne!(claims["jti"], first_jti, "a fresh token every time");
+    assert_eq!(d.return_to.as_deref(), Some("/hc/en-us/articles/42"));
+    assert_eq!(
+        app.imis.received_requests().await.expect("recorded").len(),
+        imis_calls,
+        "no upstream call on session re-use"
+    );
+    assert!(
+        audit_events_for(&member.id)
+            .iter()
+            .any(|e| e["outcome"] == "success" && e["reason"] == "session")
+    );
+}
+
+#[tokio::test]
+async fn another_browser_has_no_session() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+
+    let stranger = browser();
+    let page = stranger
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        has_input(&page, "password"),
+        "a stranger gets the form: {page}"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+
+    let out = app.get("/logout").await;
+    assert_eq!(out.status(), 200);
+    let page = app.get("/login").await.text().await.expect("body");
+    assert!(has_input(&page, "password"), "the form again after logout");
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_lax_narrow_and_secure_on_https() {
+    let app = spawn_app_with(&[("PUBLIC_URL", "https://sso.example.org")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let page = app.open_login("").await;
+    let response = app
+        .submit_login(&page, &member.username, &member.password)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("zsb_session="))
+        .expect("a session cookie")
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/login",
+        "Secure",
+        "Max-Age=28800",
+    ] {
+        assert!(
+            session.contains(attribute),
+            "{attribute} missing from {session}"
+        );
+    }
+    assert!(
+        !session.contains(&member.id),
+        "the cookie is encrypted: {session}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_key_change_voids_old_sessions() {
+    let member = Member::active();
+    let app = spawn_app().await;
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let with_session = app.get("/login").await.text().await.expect("body");
+    assert!(!has_input(&with_session, "password"), "signed in here");
+
+    // The same browser against a bridge with another key: its cookie no longer opens.
+    let other = spawn_app_with(&[(
+        "SESSION_KEY",
+        "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTBmZWRjYmE5ODc2NTQzMjEwZmVkY2JhOTg3NjU0MzIxMA==",
+    )])
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&other.imis)
+        .await;
+    let page = app
+        .client
+        .get(format!("{}/login", other.address))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(has_input(&page, "password"));
+}
