@@ -72,6 +72,23 @@ impl Audit {
             .sign_in(Outcome::Failed.as_str(), "zendesk_refused");
     }
 
+    /// A linked Zendesk user's e-mail address is about to be replaced by the member system's.
+    pub fn email_changed(
+        &self,
+        request_id: RequestId,
+        member_id: &str,
+        zendesk_user_id: Option<u64>,
+    ) {
+        tracing::info!(
+            target: "audit",
+            event = "email_changed",
+            member_id,
+            zendesk_user_id = zendesk_user_id.unwrap_or_default(),
+            request_id = %request_id,
+            "the linked Zendesk user's e-mail address will be updated by this sign-in"
+        );
+    }
+
     pub fn sign_out(&self, request_id: RequestId, member_id: Option<&str>) {
         tracing::info!(
             target: "audit",

@@ -30,6 +30,18 @@ const KNOWN_VARIABLES: &[&str] = &[
     "ZENDESK_JWT_SECRET",
     "ZENDESK_JWT_SECRET_FILE",
     "ZENDESK_BRAND_HOSTS",
+    "ZENDESK_API_OAUTH_TOKEN",
+    "ZENDESK_API_OAUTH_TOKEN_FILE",
+    "ZENDESK_API_CLIENT_ID",
+    "ZENDESK_API_CLIENT_SECRET",
+    "ZENDESK_API_CLIENT_SECRET_FILE",
+    "ZENDESK_API_EMAIL",
+    "ZENDESK_API_TOKEN",
+    "ZENDESK_API_TOKEN_FILE",
+    "ZENDESK_API_TIMEOUT_MS",
+    "ZENDESK_API_CACHE_TTL_SECS",
+    "SAFETY_CHECKS",
+    "SAFETY_RECHECK_SECS",
     "MEMBER_DIRECTORY",
     "MEMBER_PHONE_COUNTRY",
     "MEMBERS_FILE",
@@ -41,11 +53,16 @@ const KNOWN_VARIABLES: &[&str] = &[
     "IMIS_PHONE_TYPES",
     "LOG_FORMAT",
 ];
-const OUR_PREFIXES: &[&str] = &["ZENDESK_", "IMIS_", "SESSION_", "MEMBER_", "MEMBERS_"];
+const OUR_PREFIXES: &[&str] = &[
+    "ZENDESK_", "IMIS_", "SESSION_", "MEMBER_", "MEMBERS_", "SAFETY_",
+];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
 const DEFAULT_SESSION_TTL_SECS: u64 = 8 * 60 * 60;
 const DEFAULT_IMIS_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_ZENDESK_API_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_ZENDESK_API_CACHE_TTL_SECS: u64 = 60;
+const DEFAULT_SAFETY_RECHECK_SECS: u64 = 300;
 const DEFAULT_PHONE_TYPES: &str = "_Work Phone,_Home Phone,Mobile";
 const DEFAULT_PHONE_COUNTRY: &str = "US";
 const MIN_SESSION_KEY_BYTES: usize = 64;
@@ -63,6 +80,18 @@ struct RawSettings {
     zendesk_jwt_secret: Option<String>,
     zendesk_jwt_secret_file: Option<String>,
     zendesk_brand_hosts: Option<String>,
+    zendesk_api_oauth_token: Option<String>,
+    zendesk_api_oauth_token_file: Option<String>,
+    zendesk_api_client_id: Option<String>,
+    zendesk_api_client_secret: Option<String>,
+    zendesk_api_client_secret_file: Option<String>,
+    zendesk_api_email: Option<String>,
+    zendesk_api_token: Option<String>,
+    zendesk_api_token_file: Option<String>,
+    zendesk_api_timeout_ms: Option<String>,
+    zendesk_api_cache_ttl_secs: Option<String>,
+    safety_checks: Option<String>,
+    safety_recheck_secs: Option<String>,
     member_directory: Option<String>,
     member_phone_country: Option<String>,
     members_file: Option<String>,
@@ -82,6 +111,8 @@ pub struct Settings {
     pub public_url: Url,
     pub session: SessionSettings,
     pub zendesk: ZendeskSettings,
+    pub zendesk_api: ZendeskApiSettings,
+    pub safety: SafetySettings,
     pub directory: DirectorySettings,
     pub phone: PhonePolicy,
     pub log_format: LogFormat,
@@ -113,6 +144,45 @@ pub struct ZendeskSettings {
     pub jwt_secret: SecretString,
     /// Extra hosts allowed in `return_to` (brands, host-mapped help centres), lower case.
     pub brand_hosts: Vec<String>,
+}
+
+/// How the bridge reads Zendesk users (the account-safety rules need it).
+#[derive(Debug, Clone)]
+pub struct ZendeskApiSettings {
+    pub auth: ZendeskApiAuth,
+    pub timeout: Duration,
+    /// How long a user look-up is re-used.
+    pub cache_ttl: Duration,
+}
+
+/// Zendesk API credentials, in Zendesk's order of preference.
+#[derive(Debug, Clone)]
+pub enum ZendeskApiAuth {
+    /// An OAuth access token, sent as `Authorization: Bearer`.
+    OAuthToken(SecretString),
+    /// An OAuth confidential client; tokens come from `POST /oauth/tokens` and are cached.
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
+    /// An API token (`{email}/token:{token}` as Basic). Zendesk retires these on 30 Apr 2027.
+    ApiToken { email: String, token: SecretString },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SafetyMode {
+    /// The Zendesk API must answer before any token is minted.
+    Strict,
+    /// When the Zendesk API is down, end users whose external id matched recently may still
+    /// sign in; staff never.
+    Degraded,
+}
+
+#[derive(Debug, Clone)]
+pub struct SafetySettings {
+    pub mode: SafetyMode,
+    /// How often Zendesk's JWT configuration is read again.
+    pub recheck: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +308,8 @@ impl Validator {
             "seconds",
         );
         let zendesk = self.zendesk(&raw);
+        let zendesk_api = self.zendesk_api(&raw);
+        let safety = self.safety(&raw);
         let phone = self.phone_policy(&raw);
         let directory = self.directory(&raw);
         let log_format = match non_empty(raw.log_format.as_deref()) {
@@ -257,6 +329,7 @@ impl Validator {
             public_url,
             session_key,
             zendesk,
+            zendesk_api,
             directory,
             self.problems.is_empty(),
         ) {
@@ -265,6 +338,7 @@ impl Validator {
                 Some(public_url),
                 Some(key),
                 Some(zendesk),
+                Some(zendesk_api),
                 Some(directory),
                 true,
             ) => Ok(Settings {
@@ -275,6 +349,8 @@ impl Validator {
                     ttl: Duration::from_secs(session_ttl),
                 },
                 zendesk,
+                zendesk_api,
+                safety,
                 directory,
                 phone,
                 log_format,
@@ -520,6 +596,139 @@ impl Validator {
         })
     }
 
+    fn zendesk_api(&mut self, raw: &RawSettings) -> Option<ZendeskApiSettings> {
+        let oauth = self.optional_secret(
+            "ZENDESK_API_OAUTH_TOKEN",
+            raw.zendesk_api_oauth_token.clone(),
+            raw.zendesk_api_oauth_token_file.clone(),
+        );
+        let client_id = non_empty(raw.zendesk_api_client_id.as_deref()).map(str::to_owned);
+        let client_secret = self.optional_secret(
+            "ZENDESK_API_CLIENT_SECRET",
+            raw.zendesk_api_client_secret.clone(),
+            raw.zendesk_api_client_secret_file.clone(),
+        );
+        let email = non_empty(raw.zendesk_api_email.as_deref()).map(str::to_owned);
+        let token = self.optional_secret(
+            "ZENDESK_API_TOKEN",
+            raw.zendesk_api_token.clone(),
+            raw.zendesk_api_token_file.clone(),
+        );
+        let client = match (client_id, client_secret) {
+            (Some(client_id), Some(client_secret)) => Some(ZendeskApiAuth::ClientCredentials {
+                client_id,
+                client_secret,
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.problem(
+                    "ZENDESK_API_CLIENT_SECRET",
+                    "is required with ZENDESK_API_CLIENT_ID",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    "ZENDESK_API_CLIENT_ID",
+                    "is required with ZENDESK_API_CLIENT_SECRET",
+                );
+                None
+            }
+        };
+        let api_token = match (email, token) {
+            (Some(email), Some(token)) => Some(ZendeskApiAuth::ApiToken { email, token }),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.problem("ZENDESK_API_TOKEN", "is required with ZENDESK_API_EMAIL");
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    "ZENDESK_API_EMAIL",
+                    "is required with ZENDESK_API_TOKEN (the e-mail of the admin who owns the token)",
+                );
+                None
+            }
+        };
+        let auth = oauth
+            .map(ZendeskApiAuth::OAuthToken)
+            .or(client)
+            .or(api_token);
+        match &auth {
+            Some(ZendeskApiAuth::ApiToken { .. }) => self.warnings.push(
+                "ZENDESK_API_TOKEN: Zendesk stops accepting API tokens on 30 Apr 2027; switch to \
+                 ZENDESK_API_OAUTH_TOKEN or ZENDESK_API_CLIENT_ID / ZENDESK_API_CLIENT_SECRET"
+                    .into(),
+            ),
+            Some(_) => {}
+            None if !self
+                .problems
+                .iter()
+                .any(|p| p.variable.starts_with("ZENDESK_API_")) =>
+            {
+                self.problem(
+                    "ZENDESK_API_OAUTH_TOKEN",
+                    "Zendesk API credentials are required: the bridge reads Zendesk users before \
+                     every sign-in so that no sign-in can take over another account. Set \
+                     ZENDESK_API_OAUTH_TOKEN, or ZENDESK_API_CLIENT_ID + ZENDESK_API_CLIENT_SECRET, \
+                     or ZENDESK_API_EMAIL + ZENDESK_API_TOKEN (an admin's credentials)",
+                );
+            }
+            None => {}
+        }
+        let timeout = self.number(
+            "ZENDESK_API_TIMEOUT_MS",
+            raw.zendesk_api_timeout_ms.as_deref(),
+            DEFAULT_ZENDESK_API_TIMEOUT_MS,
+            100..=60_000,
+            "milliseconds",
+        );
+        let cache_ttl = self.number(
+            "ZENDESK_API_CACHE_TTL_SECS",
+            raw.zendesk_api_cache_ttl_secs.as_deref(),
+            DEFAULT_ZENDESK_API_CACHE_TTL_SECS,
+            0..=3600,
+            "seconds",
+        );
+        Some(ZendeskApiSettings {
+            auth: auth?,
+            timeout: Duration::from_millis(timeout),
+            cache_ttl: Duration::from_secs(cache_ttl),
+        })
+    }
+
+    fn safety(&mut self, raw: &RawSettings) -> SafetySettings {
+        let mode = match non_empty(raw.safety_checks.as_deref()) {
+            None | Some("strict") => SafetyMode::Strict,
+            Some("degraded") => {
+                self.warnings.push(
+                    "SAFETY_CHECKS=degraded: while the Zendesk API is unreachable, end users whose \
+                     external id matched recently can still sign in without a fresh check"
+                        .into(),
+                );
+                SafetyMode::Degraded
+            }
+            Some(other) => {
+                self.problem(
+                    "SAFETY_CHECKS",
+                    format!("must be `strict` or `degraded`, not `{other}`"),
+                );
+                SafetyMode::Strict
+            }
+        };
+        let recheck = self.number(
+            "SAFETY_RECHECK_SECS",
+            raw.safety_recheck_secs.as_deref(),
+            DEFAULT_SAFETY_RECHECK_SECS,
+            1..=86_400,
+            "seconds",
+        );
+        SafetySettings {
+            mode,
+            recheck: Duration::from_secs(recheck),
+        }
+    }
+
     fn brand_hosts(&mut self, value: Option<&str>) -> Vec<String> {
         let mut hosts = Vec::new();
         for host in value.unwrap_or_default().split(',').map(str::trim) {
@@ -718,6 +927,7 @@ mod tests {
                 "a-shared-secret-of-forty-characters-long!",
             ),
             ("IMIS_BASE_URL", "https://members.example.org/imis"),
+            ("ZENDESK_API_OAUTH_TOKEN", "oauth-token"),
         ])
     }
 
@@ -831,6 +1041,49 @@ mod tests {
             "{}",
             err.problems[0].message
         );
+    }
+
+    #[test]
+    fn zendesk_api_credentials_follow_zendesks_order_of_preference() {
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "ZENDESK_API_OAUTH_TOKEN");
+        v.push(("ZENDESK_API_EMAIL".into(), "admin@example.org".into()));
+        v.push(("ZENDESK_API_TOKEN".into(), "api-token".into()));
+        let s = Settings::from_vars(v.clone()).expect("valid");
+        assert!(matches!(
+            s.zendesk_api.auth,
+            ZendeskApiAuth::ApiToken { .. }
+        ));
+        assert!(s.warnings.iter().any(|w| w.contains("30 Apr 2027")));
+
+        v.push(("ZENDESK_API_CLIENT_ID".into(), "bridge".into()));
+        v.push(("ZENDESK_API_CLIENT_SECRET".into(), "client-secret".into()));
+        let s = Settings::from_vars(v.clone()).expect("valid");
+        assert!(matches!(
+            s.zendesk_api.auth,
+            ZendeskApiAuth::ClientCredentials { .. }
+        ));
+
+        v.push(("ZENDESK_API_OAUTH_TOKEN".into(), "oauth".into()));
+        let s = Settings::from_vars(v).expect("valid");
+        assert!(matches!(s.zendesk_api.auth, ZendeskApiAuth::OAuthToken(_)));
+    }
+
+    #[test]
+    fn safety_checks_are_strict_unless_degraded_is_chosen_loudly() {
+        let s = Settings::from_vars(minimal()).expect("valid");
+        assert_eq!(s.safety.mode, SafetyMode::Strict);
+        let mut v = minimal();
+        v.push(("SAFETY_CHECKS".into(), "degraded".into()));
+        let s = Settings::from_vars(v.clone()).expect("valid");
+        assert_eq!(s.safety.mode, SafetyMode::Degraded);
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("SAFETY_CHECKS=degraded"))
+        );
+        v.push(("SAFETY_CHECKS".into(), "off".into()));
+        assert!(Settings::from_vars(v).is_err());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! [`zendesk::jwt`] (mint) → [`web::pages`] (deliver). [`startup`] holds the route table.
 
 pub mod audit;
+pub mod check;
 pub mod config;
+pub mod link_staff;
 pub mod members;
 pub mod metrics;
 pub mod startup;

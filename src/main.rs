@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use zendesk_sso_bridge::config::{LogFormat, Settings};
+use zendesk_sso_bridge::link_staff;
 use zendesk_sso_bridge::members::demo::DEMO_MEMBERS;
 use zendesk_sso_bridge::members::file::hash_password;
-use zendesk_sso_bridge::startup::Application;
+use zendesk_sso_bridge::metrics::Metrics;
+use zendesk_sso_bridge::startup::{Application, StartupError, directory_for};
 use zendesk_sso_bridge::telemetry;
+use zendesk_sso_bridge::zendesk::api::ZendeskApi;
 
 /// Zendesk JWT remote-login URL for member systems such as iMIS.
 #[derive(Parser)]
@@ -29,6 +32,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Test the configuration: reach iMIS and Zendesk, check Zendesk's JWT settings, sign a
+    /// sample token. Exit code 0 when every check passes.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Link Zendesk agents and admins to their member records (sets external_id). Dry run
+    /// unless --apply is given; never touches end users.
+    LinkStaff {
+        /// Make the changes (otherwise only print the plan).
+        #[arg(long)]
+        apply: bool,
+    },
     /// Read a password from standard input and print its argon2id hash for MEMBERS_FILE.
     HashPassword,
 }
@@ -39,6 +56,8 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Demo { listen } => demo(listen).await,
+        Command::Check { json } => check(json).await,
+        Command::LinkStaff { apply } => link_staff(apply).await,
         Command::HashPassword => hash_from_stdin(),
     };
     match result {
@@ -62,7 +81,17 @@ async fn serve() -> anyhow::Result<ExitCode> {
     for warning in &settings.warnings {
         tracing::warn!(warning = %warning, "risky configuration");
     }
-    let app = Application::build(settings).await?;
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            if let Some(refusal) = e.downcast_ref::<StartupError>() {
+                tracing::error!(error = %refusal, "not serving");
+                eprintln!("{refusal}");
+                return Ok(ExitCode::from(3));
+            }
+            return Err(e);
+        }
+    };
     tracing::info!(address = %app.address(), version = env!("CARGO_PKG_VERSION"), "listening");
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
@@ -81,6 +110,55 @@ async fn demo(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Settings for the one-shot commands; problems printed like `serve` does.
+fn settings_or_exit() -> Result<Settings, ExitCode> {
+    Settings::from_env().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn check(json: bool) -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let report = zendesk_sso_bridge::check::run(&settings).await;
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn link_staff(apply: bool) -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    telemetry::init(settings.log_format);
+    let metrics = Metrics::new();
+    let directory = directory_for(&settings, &metrics)?;
+    let api = ZendeskApi::new(&settings.zendesk.url, &settings.zendesk_api, metrics)?;
+    let plan = link_staff::plan(&api, directory.as_ref()).await?;
+    print!("{}", plan.to_text(apply));
+    if !apply {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summary = link_staff::apply(&api, &plan).await;
+    print!("{}", summary.to_text());
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn hash_from_stdin() -> anyhow::Result<ExitCode> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -42,6 +43,14 @@ struct Inner {
     http: Family<HttpLabels, Counter>,
     sign_ins: Family<SignInLabels, Counter>,
     upstream: LatencyFamily,
+    rate_limit_remaining: Gauge,
+    rate_limited: Counter,
+    denials: Family<DenialLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DenialLabels {
+    rule: &'static str,
 }
 
 /// Cheap to clone; every clone records into the same registry.
@@ -77,12 +86,33 @@ impl Metrics {
             "Latency of calls to the member system and Zendesk",
             upstream.clone(),
         );
+        let rate_limit_remaining = Gauge::default();
+        let rate_limited = Counter::default();
+        let denials = Family::<DenialLabels, Counter>::default();
+        registry.register(
+            "zendesk_api_rate_limit_remaining",
+            "X-Rate-Limit-Remaining of the last Zendesk API answer",
+            rate_limit_remaining.clone(),
+        );
+        registry.register(
+            "zendesk_api_rate_limited",
+            "Zendesk API answers with 429 Too Many Requests",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "safety_denials",
+            "Sign-ins refused by an account-safety rule, by rule",
+            denials.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
                 http,
                 sign_ins,
                 upstream,
+                rate_limit_remaining,
+                rate_limited,
+                denials,
             }),
         }
     }
@@ -120,6 +150,21 @@ impl Metrics {
                 outcome,
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn zendesk_rate_limit_remaining(&self, remaining: i64) {
+        self.inner.rate_limit_remaining.set(remaining);
+    }
+
+    pub fn zendesk_rate_limited(&self) {
+        self.inner.rate_limited.inc();
+    }
+
+    pub fn safety_denial(&self, rule: &'static str) {
+        self.inner
+            .denials
+            .get_or_create(&DenialLabels { rule })
+            .inc();
     }
 
     /// The Prometheus text exposition.

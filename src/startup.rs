@@ -24,14 +24,40 @@ use crate::telemetry::RootSpan;
 use crate::web::return_to::ReturnToPolicy;
 use crate::web::session::CookieSealer;
 use crate::web::{AppState, DemoInfo, health, landing, login, logout};
+use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
+use crate::zendesk::safety::{ConfigVerdict, SafetyGuard};
 use crate::zendesk::simulator::Simulator;
+
+/// Why `serve` will not start although the configuration is valid.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("refusing to serve: {0}")]
+    UnsafeZendeskConfig(String),
+}
 
 /// The most a form body may hold (user name + password + token fit in far less).
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The Content-Security-Policy of every page but the delivery page.
 const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The member directory the settings ask for.
+pub fn directory_for(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> anyhow::Result<Arc<dyn MemberDirectory>> {
+    Ok(match &settings.directory {
+        DirectorySettings::Imis(imis) => Arc::new(ImisDirectory::new(
+            imis,
+            settings.phone.clone(),
+            metrics.clone(),
+        )?),
+        DirectorySettings::File { members, .. } => {
+            Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
+        }
+    })
+}
 
 pub struct Application {
     address: SocketAddr,
@@ -40,10 +66,12 @@ pub struct Application {
 
 impl Application {
     /// The `serve` command: everything from validated settings.
+    /// Refuses (with [`StartupError::UnsafeZendeskConfig`]) when Zendesk's JWT configuration
+    /// lets a sign-in rewrite external ids.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR={}", settings.listen_addr))?;
-        Self::build_with_listener(settings, listener, None)
+        Self::build_with_listener(settings, listener, None).await
     }
 
     /// The `demo` command: a random session key and JWT secret, the demo members, and the
@@ -68,6 +96,15 @@ impl Application {
                 jwt_secret: secret.clone(),
                 brand_hosts: Vec::new(),
             },
+            zendesk_api: crate::config::ZendeskApiSettings {
+                auth: crate::config::ZendeskApiAuth::OAuthToken(SecretString::from("demo")),
+                timeout: std::time::Duration::from_secs(5),
+                cache_ttl: std::time::Duration::ZERO,
+            },
+            safety: crate::config::SafetySettings {
+                mode: crate::config::SafetyMode::Strict,
+                recheck: std::time::Duration::from_secs(300),
+            },
             directory: DirectorySettings::File {
                 path: "(built-in demo members)".into(),
                 members: demo_members()?,
@@ -77,26 +114,38 @@ impl Application {
             warnings: Vec::new(),
         };
         let simulator = Simulator::new(&secret, &public_url, simulator_url);
-        Self::build_with_listener(settings, listener, Some(simulator))
+        Self::build_with_listener(settings, listener, Some(simulator)).await
     }
 
-    fn build_with_listener(
+    async fn build_with_listener(
         settings: Settings,
         listener: TcpListener,
         simulator: Option<Simulator>,
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
         let metrics = Metrics::new();
-        let directory: Arc<dyn MemberDirectory> = match &settings.directory {
-            DirectorySettings::Imis(imis) => Arc::new(ImisDirectory::new(
-                imis,
-                settings.phone.clone(),
-                metrics.clone(),
-            )?),
-            DirectorySettings::File { members, .. } => {
-                Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
-            }
-        };
+        let directory = directory_for(&settings, &metrics)?;
+        let simulator = simulator.map(web::Data::new);
+        let api = ZendeskApi::new(
+            &settings.zendesk.url,
+            &settings.zendesk_api,
+            metrics.clone(),
+        )?;
+        let safety = Arc::new(SafetyGuard::new(
+            api,
+            settings.safety.mode,
+            settings.public_url.clone(),
+            settings.zendesk_api.cache_ttl,
+        ));
+        // In demo mode the simulated Zendesk answers from this very server, once it runs.
+        if simulator.is_none()
+            && let ConfigVerdict::Unsafe { reason } = safety.verify_config().await
+        {
+            return Err(StartupError::UnsafeZendeskConfig(reason).into());
+        }
+        safety
+            .clone()
+            .spawn_rechecks(settings.safety.recheck, simulator.is_some());
         let zendesk_base = settings
             .zendesk
             .url
@@ -134,12 +183,11 @@ impl Application {
             jwt_endpoint: format!("{zendesk_base}/access/jwt"),
             zendesk_base,
             delivery_csp,
+            safety,
             audit: Audit::new(metrics.clone()),
             metrics,
             demo,
         });
-        let simulator = simulator.map(web::Data::new);
-
         let server = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
                 .add(("Content-Security-Policy", DEFAULT_CSP))

@@ -38,6 +38,16 @@ pub const DEMO_MEMBERS: &[DemoMember] = &[
         active: true,
     },
     DemoMember {
+        username: "mary",
+        password: "somerville-demo",
+        note: "her e-mail belongs to an unlinked Zendesk agent: refused (staff are linked deliberately)",
+        id: "20388",
+        name: "Mary Somerville",
+        email: Some("mary.somerville@members.example"),
+        phone: None,
+        active: true,
+    },
+    DemoMember {
         username: "charles",
         password: "babbage-demo",
         note: "lapsed member: sign-in is refused",

@@ -110,8 +110,22 @@ impl FileDirectory {
         })
     }
 
+    fn same_email(a: &FileMember, email: &str) -> bool {
+        a.email
+            .as_deref()
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+    }
+
     fn profile(&self, m: &FileMember) -> MemberProfile {
+        let shares_primary_email = m.email.as_deref().is_some_and(|email| {
+            self.members
+                .iter()
+                .filter(|other| other.active && Self::same_email(other, email))
+                .count()
+                > 1
+        });
         MemberProfile {
+            shares_primary_email,
             id: m.id.trim().to_owned(),
             name: m.name.clone(),
             email: m.email.clone(),
@@ -162,6 +176,22 @@ impl MemberDirectory for FileDirectory {
                 "a password hash in the members file cannot be read"
             ))),
         }
+    }
+
+    async fn find_by_primary_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<MemberProfile>, DirectoryError> {
+        Ok(self
+            .members
+            .iter()
+            .filter(|m| m.active && Self::same_email(m, email))
+            .map(|m| self.profile(m))
+            .collect())
+    }
+
+    async fn probe(&self) -> anyhow::Result<String> {
+        Ok(format!("{} members loaded", self.members.len()))
     }
 
     fn kind(&self) -> &'static str {

@@ -26,6 +26,8 @@ pub struct MemberProfile {
     /// The primary phone in E.164 form, if the record has one that could be normalised.
     pub phone: Option<String>,
     pub status: MemberStatus,
+    /// Another active record in the member system has the same primary e-mail address.
+    pub shares_primary_email: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub enum Refusal {
     NoPrimaryEmail,
     #[error("the credentials are valid but no member record belongs to them")]
     NoMemberRecord,
+    #[error("more than one active member record has this primary e-mail address")]
+    DuplicatePrimaryEmail,
 }
 
 impl Refusal {
@@ -65,6 +69,7 @@ impl Refusal {
             Refusal::Inactive => "inactive",
             Refusal::NoPrimaryEmail => "no_primary_email",
             Refusal::NoMemberRecord => "no_member_record",
+            Refusal::DuplicatePrimaryEmail => "duplicate_primary_email",
         }
     }
 }
@@ -80,6 +85,9 @@ impl MemberProfile {
             .as_deref()
             .and_then(normalise_email)
             .ok_or(Refusal::NoPrimaryEmail)?;
+        if self.shares_primary_email {
+            return Err(Refusal::DuplicatePrimaryEmail);
+        }
         let name = clean_text(&self.name);
         let name = if name.is_empty() { email.clone() } else { name };
         Ok(Member {
@@ -112,6 +120,15 @@ pub trait MemberDirectory: Send + Sync {
         username: &str,
         password: &SecretString,
     ) -> Result<MemberProfile, DirectoryError>;
+
+    /// Active records whose primary e-mail is `email` (case-insensitive), for `link-staff`.
+    async fn find_by_primary_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<MemberProfile>, DirectoryError>;
+
+    /// A cheap "can we reach it" check for `zendesk-sso-bridge check`, with a short description.
+    async fn probe(&self) -> anyhow::Result<String>;
 
     /// A short name for logs and `/readyz`.
     fn kind(&self) -> &'static str;
@@ -157,6 +174,7 @@ mod tests {
             email: Some(" art@example.org ".into()),
             phone: None,
             status: MemberStatus::Active,
+            shares_primary_email: false,
         }
     }
 
@@ -183,6 +201,13 @@ mod tests {
             p.email = bad.map(str::to_owned);
             assert_eq!(p.admit(), Err(Refusal::NoPrimaryEmail), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_primary_email_shared_with_another_record_is_refused() {
+        let mut p = profile();
+        p.shares_primary_email = true;
+        assert_eq!(p.admit(), Err(Refusal::DuplicatePrimaryEmail));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `/healthz` (the process answers), `/readyz` (ready to serve, with upstream state), `/metrics`.
 //!
-//! `/readyz` stays 200 while iMIS is failing: every replica shares the same iMIS, so taking
+//! `/readyz` is 503 while Zendesk's JWT configuration is unsafe (external ids could be
+//! rewritten) or, in strict mode, not verified yet: no sign-in could succeed then.
+//! It stays 200 while iMIS is failing: every replica shares the same iMIS, so taking
 //! pods out of the Service would replace our friendly "member system unavailable" page with the
 //! ingress's error. The upstream state is in the body (`ok`, `degraded`, `unknown`) and in the
 //! metrics for alerting.
@@ -20,15 +22,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let upstreams: Vec<_> = state
         .directory
         .upstream()
-        .map(|u| u.report())
         .into_iter()
+        .chain(std::iter::once(state.safety.api().health()))
+        .map(|u| u.report())
         .collect();
+    let ready = state.safety.ready();
     let degraded = upstreams.iter().any(|u| u.state == "degraded");
-    HttpResponse::Ok().json(json!({
-        "status": if degraded { "degraded" } else { "ready" },
+    let status = match (ready, degraded) {
+        (false, _) => "not_ready",
+        (true, true) => "degraded",
+        (true, false) => "ready",
+    };
+    let body = json!({
+        "status": status,
         "member_directory": state.directory.kind(),
+        "zendesk_config": state.safety.verdict(),
         "upstreams": upstreams,
-    }))
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

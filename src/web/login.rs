@@ -21,6 +21,7 @@ use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
 };
 use crate::web::{AppState, error_id};
+use crate::zendesk::safety::Denial;
 
 const MAX_USERNAME_LEN: usize = 256;
 const MAX_PASSWORD_LEN: usize = 1024;
@@ -51,6 +52,8 @@ pub enum LoginError {
     FormExpired,
     #[error("sign-in refused: {0}")]
     Refused(Refusal),
+    #[error("sign-in refused by an account-safety rule: {denial} (error id {error_id})")]
+    Denied { denial: Denial, error_id: String },
     #[error("the member system is unavailable (error id {error_id})")]
     MemberSystemUnavailable {
         error_id: String,
@@ -79,6 +82,11 @@ impl ResponseError for LoginError {
         match self {
             LoginError::BadRequest => StatusCode::BAD_REQUEST,
             LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
+            LoginError::Denied {
+                denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::Denied { .. } => StatusCode::FORBIDDEN,
             LoginError::MemberSystemUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             LoginError::Unexpected { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,6 +97,7 @@ impl ResponseError for LoginError {
             LoginError::BadRequest => MessagePage::bad_request(),
             LoginError::FormExpired => MessagePage::form_expired(),
             LoginError::Refused(refusal) => MessagePage::refused(*refusal),
+            LoginError::Denied { denial, error_id } => MessagePage::denied(*denial, error_id),
             LoginError::MemberSystemUnavailable { error_id, source } => {
                 tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
                 MessagePage::unavailable(error_id)
@@ -234,6 +243,37 @@ pub async fn submit(
             return Err(LoginError::Refused(refusal));
         }
     };
+
+    match state.safety.check(&member).await {
+        Ok(allowed) => {
+            if allowed.email_changed {
+                state
+                    .audit
+                    .email_changed(request_id, &member.id, allowed.zendesk_user_id);
+            }
+            if allowed.degraded {
+                tracing::warn!(
+                    target: "audit",
+                    event = "safety_degraded",
+                    member_id = %member.id,
+                    request_id = %request_id,
+                    "Zendesk API unreachable: allowed on a recent match (SAFETY_CHECKS=degraded)"
+                );
+            }
+        }
+        Err(denial) => {
+            let error_id = error_id();
+            state.audit.sign_in(
+                request_id,
+                Outcome::Denied,
+                denial.reason(),
+                Some(&member.id),
+                Some(&error_id),
+            );
+            state.metrics.safety_denial(denial.reason());
+            return Err(LoginError::Denied { denial, error_id });
+        }
+    }
 
     let mut response = deliver(
         &state,

@@ -17,6 +17,7 @@ use crate::members::MemberDirectory;
 use crate::members::demo::DemoMember;
 use crate::metrics::Metrics;
 use crate::zendesk::jwt::JwtSigner;
+use crate::zendesk::safety::SafetyGuard;
 use return_to::ReturnToPolicy;
 use session::CookieSealer;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub zendesk_base: String,
     /// The Content-Security-Policy of the delivery page (allows the form post to Zendesk).
     pub delivery_csp: String,
+    /// The account-safety rules, applied before any token is minted.
+    pub safety: Arc<SafetyGuard>,
     pub audit: Audit,
     pub metrics: Metrics,
     /// Demo mode only: the simulated help centre and the demo members, shown on `/`.

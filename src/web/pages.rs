@@ -8,6 +8,7 @@ use askama::Template;
 
 use crate::members::Refusal;
 use crate::members::demo::DemoMember;
+use crate::zendesk::safety::Denial;
 
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 pub const DELIVER_JS: &str = include_str!("../../assets/deliver.js");
@@ -116,6 +117,10 @@ impl MessagePage {
                 "Your member record has no primary e-mail address, which the help centre needs to reach you.",
                 "Please add one to your member profile, or contact the association.",
             ],
+            Refusal::DuplicatePrimaryEmail => vec![
+                "Your e-mail address is shared by more than one member record, so we can't tell which help-centre account is yours.",
+                "Please contact the association so they can correct your member record.",
+            ],
             Refusal::NoMemberRecord => vec![
                 "Your password was accepted, but we could not find a member record for your account.",
                 "Please contact the association so they can check your account.",
@@ -124,6 +129,39 @@ impl MessagePage {
         Self {
             title: "We can't sign you in to the help centre",
             paragraphs,
+            ..Self::default()
+        }
+    }
+
+    /// An account-safety rule said no. The words never reveal whose account is involved.
+    pub fn denied(denial: Denial, error_id: &str) -> Self {
+        let (title, paragraphs): (&'static str, Vec<&'static str>) = match denial {
+            Denial::EmailOwnedByOtherIdentity | Denial::UnlinkedStaff => (
+                "We can't sign you in to the help centre",
+                vec![
+                    "Your e-mail address is already used by another help-centre account, so we can't sign you in with it.",
+                    "Please contact the association and quote the reference below; they can link your account safely.",
+                ],
+            ),
+            Denial::Suspended => (
+                "We can't sign you in to the help centre",
+                vec![
+                    "Your help-centre account is suspended.",
+                    "Please contact the association and quote the reference below.",
+                ],
+            ),
+            Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe => (
+                "The help centre can't be reached right now",
+                vec![
+                    "We could not complete the checks that keep help-centre accounts safe. Your password was not rejected: please try again shortly.",
+                ],
+            ),
+        };
+        Self {
+            title,
+            paragraphs,
+            error_id: Some(error_id.to_owned()),
+            links: vec![Self::sign_in_again()],
             ..Self::default()
         }
     }

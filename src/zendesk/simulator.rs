@@ -4,8 +4,13 @@
 //! It verifies a posted token the way Zendesk does — HS256 pinned, `iat` within three minutes,
 //! `jti` never seen before, `email` and `name` present — and shows the claims it would apply.
 //! On failure it redirects to the remote logout URL with `kind=error&message=...`, as Zendesk does.
+//! A valid token is applied to a small in-memory user list, the way Zendesk matches users
+//! (external id first, then e-mail); the users API the safety rules read is served from that
+//! list (`/api/v2/remote_authentications`, `/api/v2/users/search`, `show_many`, `users`, `PUT`).
+//! It starts with an account owner and an agent, Mary, who is not linked to a member yet.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -13,7 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use moka::sync::Cache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::web::pages::{self, SimulatorHelpCentre, SimulatorSignedIn};
@@ -30,6 +35,74 @@ pub struct Simulator {
     remote_logout_url: Url,
     /// Where the simulator itself lives, e.g. `http://127.0.0.1:8080/_simulator`.
     base: Url,
+    users: Mutex<Vec<SimUser>>,
+}
+
+#[derive(Debug, Clone)]
+struct SimUser {
+    id: u64,
+    name: String,
+    email: Option<String>,
+    external_id: Option<String>,
+    phone: Option<String>,
+    role: &'static str,
+    suspended: bool,
+}
+
+impl SimUser {
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id, "name": self.name, "email": self.email, "external_id": self.external_id,
+            "phone": self.phone, "role": self.role, "suspended": self.suspended, "active": true,
+        })
+    }
+}
+
+fn seed_users() -> Vec<SimUser> {
+    vec![
+        SimUser {
+            id: 1,
+            name: "Help-desk owner".into(),
+            email: Some("owner@helpdesk.example".into()),
+            external_id: None,
+            phone: None,
+            role: "admin",
+            suspended: false,
+        },
+        SimUser {
+            id: 2,
+            name: "Mary Somerville".into(),
+            email: Some("mary.somerville@members.example".into()),
+            external_id: None,
+            phone: None,
+            role: "agent",
+            suspended: false,
+        },
+    ]
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ShowManyQuery {
+    #[serde(default)]
+    external_ids: String,
+}
+
+#[derive(Deserialize)]
+pub struct UserUpdate {
+    user: UserUpdateFields,
+}
+
+#[derive(Deserialize)]
+pub struct UserUpdateFields {
+    external_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +135,7 @@ impl Simulator {
             remote_login_url: join("/login"),
             remote_logout_url: join("/logout"),
             base,
+            users: Mutex::new(seed_users()),
         }
     }
 
@@ -70,7 +144,71 @@ impl Simulator {
         cfg.route("", web::get().to(help_centre))
             .route("/", web::get().to(help_centre))
             .route("/hc", web::get().to(help_centre))
-            .route("/access/jwt", web::post().to(access_jwt));
+            .route("/access/jwt", web::post().to(access_jwt))
+            .route(
+                "/api/v2/remote_authentications",
+                web::get().to(remote_authentications),
+            )
+            .route("/api/v2/users/search", web::get().to(search_users))
+            .route("/api/v2/users/show_many", web::get().to(show_many))
+            .route("/api/v2/users", web::get().to(list_staff))
+            .route("/api/v2/users/{id}", web::put().to(update_user));
+    }
+
+    fn users_where(&self, keep: impl Fn(&SimUser) -> bool) -> Vec<Value> {
+        self.users
+            .lock()
+            .map(|users| {
+                users
+                    .iter()
+                    .filter(|u| keep(u))
+                    .map(SimUser::json)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Applies a verified token as Zendesk does: match on external id, else e-mail, else create.
+    fn apply(&self, claims: &BTreeMap<String, Value>) {
+        let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+        let (Some(email), Some(name)) = (text("email"), text("name")) else {
+            return;
+        };
+        let external_id = text("external_id");
+        let Ok(mut users) = self.users.lock() else {
+            return;
+        };
+        let same =
+            |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
+        let found = external_id
+            .as_deref()
+            .and_then(|id| users.iter().position(|u| same(&u.external_id, id)))
+            .or_else(|| users.iter().position(|u| same(&u.email, &email)));
+        let next_id = users.iter().map(|u| u.id).max().unwrap_or(0) + 1;
+        let user = match found {
+            Some(i) => &mut users[i],
+            None => {
+                users.push(SimUser {
+                    id: next_id,
+                    name: name.clone(),
+                    email: None,
+                    external_id: None,
+                    phone: None,
+                    role: "end-user",
+                    suspended: false,
+                });
+                let last = users.len() - 1;
+                &mut users[last]
+            }
+        };
+        user.name = name;
+        user.email = Some(email);
+        if user.external_id.is_none() {
+            user.external_id = external_id;
+        }
+        if let Some(phone) = text("phone") {
+            user.phone = Some(phone);
+        }
     }
 
     /// Checks a token as Zendesk would; the claims on success, Zendesk-like words otherwise.
@@ -140,6 +278,7 @@ async fn access_jwt(
     let return_to = form.return_to.or(query.into_inner().return_to);
     match sim.verify(&form.jwt) {
         Ok(claims) => {
+            sim.apply(&claims);
             let rows: Vec<(String, String)> = claims
                 .into_iter()
                 .map(|(k, v)| {
@@ -165,6 +304,73 @@ async fn access_jwt(
                 .insert_header((header::LOCATION, logout.as_str()))
                 .finish()
         }
+    }
+}
+
+fn users_page(users: Vec<Value>) -> HttpResponse {
+    let count = users.len();
+    HttpResponse::Ok().json(json!({"users": users, "count": count, "next_page": null}))
+}
+
+async fn remote_authentications(sim: web::Data<Simulator>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"remote_authentications": [{
+        "id": 1, "type": "jwt", "is_active": true, "update_external_ids": false,
+        "remote_login_url": sim.remote_login_url.as_str(),
+        "remote_logout_url": sim.remote_logout_url.as_str(),
+        "masked_secret": "sim***ted",
+    }], "count": 1, "next_page": null}))
+}
+
+async fn search_users(sim: web::Data<Simulator>, query: web::Query<SearchQuery>) -> HttpResponse {
+    let query = query.into_inner();
+    let same = |a: &Option<String>, b: &str| {
+        a.as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b.trim()))
+    };
+    let users = match (query.external_id, query.query) {
+        (Some(id), _) => sim.users_where(|u| same(&u.external_id, &id)),
+        (None, Some(q)) => {
+            let email = q.trim_start_matches("email:").trim_matches('"').to_owned();
+            sim.users_where(|u| same(&u.email, &email))
+        }
+        (None, None) => Vec::new(),
+    };
+    users_page(users)
+}
+
+async fn show_many(sim: web::Data<Simulator>, query: web::Query<ShowManyQuery>) -> HttpResponse {
+    let wanted: Vec<String> = query
+        .external_ids
+        .split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    users_page(sim.users_where(|u| {
+        u.external_id
+            .as_deref()
+            .is_some_and(|e| wanted.contains(&e.to_lowercase()))
+    }))
+}
+
+async fn list_staff(sim: web::Data<Simulator>) -> HttpResponse {
+    users_page(sim.users_where(|u| u.role != "end-user"))
+}
+
+async fn update_user(
+    sim: web::Data<Simulator>,
+    id: web::Path<u64>,
+    body: web::Json<UserUpdate>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let Ok(mut users) = sim.users.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match users.iter_mut().find(|u| u.id == id) {
+        Some(user) => {
+            user.external_id = body.into_inner().user.external_id;
+            HttpResponse::Ok().json(json!({"user": user.json()}))
+        }
+        None => HttpResponse::NotFound().json(json!({"error": "RecordNotFound"})),
     }
 }
 

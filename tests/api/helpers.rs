@@ -16,6 +16,7 @@ use zendesk_sso_bridge::startup::Application;
 use zendesk_sso_bridge::telemetry;
 
 pub const JWT_SECRET: &str = "test-shared-secret-0123456789abcdef0123456789";
+pub const ZENDESK_API_TOKEN: &str = "zendesk-oauth-token-for-tests";
 pub const SESSION_KEY: &str = "9f3c2a7d4e5b6c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f9f3c2a7d4e5b6c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f";
 /// The iMIS site folder: the client must keep the base URL's path.
 pub const IMIS_PREFIX: &str = "/imis";
@@ -151,27 +152,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// The bridge with `overrides` added to (or replacing) the test environment.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    LOGGING.get_or_init(|| telemetry::init_with_writer(LogFormat::Json, || Capture));
     let imis = MockServer::start().await;
     let zendesk = MockServer::start().await;
-    let mut vars: HashMap<String, String> = [
-        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
-        ("PUBLIC_URL", "http://127.0.0.1".to_owned()),
-        ("SESSION_KEY", SESSION_KEY.to_owned()),
-        ("ZENDESK_SUBDOMAIN", "acme".to_owned()),
-        ("ZENDESK_URL", zendesk.uri()),
-        ("ZENDESK_JWT_SECRET", JWT_SECRET.to_owned()),
-        ("ZENDESK_BRAND_HOSTS", "help.acme.org".to_owned()),
-        ("IMIS_BASE_URL", format!("{}{IMIS_PREFIX}", imis.uri())),
-        ("IMIS_TIMEOUT_MS", "500".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in overrides {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    let settings = Settings::from_vars(vars).expect("test settings are valid");
+    given_a_safe_zendesk(&zendesk).await;
+    let settings = Settings::from_vars(test_vars(&imis, &zendesk, overrides))
+        .expect("test settings are valid");
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -183,6 +168,67 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         zendesk,
         client: browser(),
     }
+}
+
+/// Installs log capture (once per process).
+pub fn capture_logs() {
+    LOGGING.get_or_init(|| telemetry::init_with_writer(LogFormat::Json, || Capture));
+}
+
+/// Zendesk as a careful admin set it up: one active JWT configuration that does not rewrite
+/// external ids, and no users yet. Tests mount more specific answers over these.
+pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "remote_authentications": [{"id": 1, "type": "jwt", "is_active": true,
+                "update_external_ids": false, "priority": 1,
+                "remote_login_url": "http://127.0.0.1/login",
+                "remote_logout_url": "http://127.0.0.1/logout",
+                "masked_secret": "abc***xyz"}],
+            "count": 1, "next_page": null
+        })))
+        .with_priority(10)
+        .mount(zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"users": [], "count": 0, "next_page": null})),
+        )
+        .with_priority(10)
+        .mount(zendesk)
+        .await;
+}
+
+/// The environment of a test bridge against these upstreams, with `overrides` applied.
+pub fn test_vars(
+    imis: &MockServer,
+    zendesk: &MockServer,
+    overrides: &[(&str, &str)],
+) -> HashMap<String, String> {
+    capture_logs();
+    let mut vars: HashMap<String, String> = [
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("PUBLIC_URL", "http://127.0.0.1".to_owned()),
+        ("SESSION_KEY", SESSION_KEY.to_owned()),
+        ("ZENDESK_SUBDOMAIN", "acme".to_owned()),
+        ("ZENDESK_URL", zendesk.uri()),
+        ("ZENDESK_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("ZENDESK_BRAND_HOSTS", "help.acme.org".to_owned()),
+        ("IMIS_BASE_URL", format!("{}{IMIS_PREFIX}", imis.uri())),
+        ("IMIS_TIMEOUT_MS", "500".to_owned()),
+        ("ZENDESK_API_OAUTH_TOKEN", ZENDESK_API_TOKEN.to_owned()),
+        ("ZENDESK_API_TIMEOUT_MS", "500".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    vars
 }
 
 /// Like a browser: keeps cookies, does not follow redirects.
@@ -235,12 +281,50 @@ impl TestApp {
             })))
             .mount(&self.imis)
             .await;
+        let found_by_email = match &member.email {
+            Some(_) => vec![member.person_json()],
+            None => vec![],
+        };
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/Party")))
+            .and(header("Authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "Items": {"$values": found_by_email}, "Count": 1, "TotalCount": 1
+            })))
+            .mount(&self.imis)
+            .await;
         Mock::given(method("GET"))
             .and(path(format!("{IMIS_PREFIX}/api/Party/{}", member.id)))
             .and(header("Authorization", format!("Bearer {token}").as_str()))
             .respond_with(ResponseTemplate::new(200).set_body_json(member.person_json()))
             .mount(&self.imis)
             .await;
+    }
+
+    /// Zendesk holds `user` (a users API JSON object): found by its external id and e-mail.
+    pub async fn given_zendesk_user(&self, user: Value) {
+        if let Some(external_id) = user["external_id"].as_str() {
+            Mock::given(method("GET"))
+                .and(path("/api/v2/users/search"))
+                .and(query_param("external_id", external_id))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"users": [user.clone()], "count": 1})),
+                )
+                .mount(&self.zendesk)
+                .await;
+        }
+        if let Some(email) = user["email"].as_str() {
+            Mock::given(method("GET"))
+                .and(path("/api/v2/users/search"))
+                .and(query_param("query", format!("email:{email}").as_str()))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"users": [user.clone()], "count": 1})),
+                )
+                .mount(&self.zendesk)
+                .await;
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account_safety;
 mod command_line;
 mod csrf;
 mod demo;

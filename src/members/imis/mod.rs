@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::config::{ImisSettings, ServiceAccount};
 use crate::members::phone::PhonePolicy;
-use crate::members::{DirectoryError, MemberDirectory, MemberProfile, Refusal};
+use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
 use crate::upstream::UpstreamHealth;
 use wire::{OAuthError, PagedResult, PersonData, TokenResponse, UserData};
@@ -269,9 +269,48 @@ impl ImisDirectory {
         if person.imis_id().is_some_and(|found| found != id) {
             return Err(anyhow!("iMIS /api/Party/{{id}} answered with another party").into());
         }
-        person
+        let mut profile = person
             .into_profile(&self.phone)
-            .ok_or_else(|| anyhow!("iMIS party record has no PartyId").into())
+            .ok_or_else(|| LookupError::from(anyhow!("iMIS party record has no PartyId")))?;
+        if let Some(email) = profile.email.clone() {
+            let others = self
+                .parties_by_email(&email, token)
+                .await?
+                .into_iter()
+                .filter(|p| p.id != profile.id && p.status == MemberStatus::Active)
+                .count();
+            profile.shares_primary_email = others > 0;
+        }
+        Ok(profile)
+    }
+
+    /// `GET /api/Party?email=eq:{email}`, confirmed here: the filter's exact semantics (primary
+    /// address only? case?) are not documented, so each hit must have `email` as its primary.
+    async fn parties_by_email(
+        &self,
+        email: &str,
+        token: &SecretString,
+    ) -> Result<Vec<MemberProfile>, LookupError> {
+        let mut url = self.endpoint(&["api", "Party"]);
+        url.query_pairs_mut()
+            .append_pair("email", &format!("eq:{email}"))
+            .append_pair("limit", "10");
+        let page: PagedResult<PersonData> = match self.get_json("party_by_email", url, token).await
+        {
+            Err(LookupError::NotFound) => return Ok(Vec::new()),
+            other => other?,
+        };
+        Ok(page
+            .items
+            .0
+            .into_iter()
+            .filter_map(|p| p.into_profile(&self.phone))
+            .filter(|p| {
+                p.email
+                    .as_deref()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            })
+            .collect())
     }
 
     /// The service account's token, from the cache or a fresh password grant.
@@ -391,6 +430,52 @@ impl MemberDirectory for ImisDirectory {
                 Err(self.unavailable(anyhow!("iMIS refused the token")))
             }
             Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    async fn find_by_primary_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<MemberProfile>, DirectoryError> {
+        let Some(account) = &self.service else {
+            return Err(DirectoryError::Unavailable(anyhow!(
+                "looking members up by e-mail needs the iMIS service account (IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD)"
+            )));
+        };
+        let token = self
+            .service_token(account)
+            .await
+            .map_err(DirectoryError::Unavailable)?;
+        match self.parties_by_email(email, &token.token).await {
+            Ok(found) => Ok(found
+                .into_iter()
+                .filter(|p| p.status == MemberStatus::Active)
+                .collect()),
+            Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
+        }
+    }
+
+    async fn probe(&self) -> anyhow::Result<String> {
+        match &self.service {
+            Some(account) => {
+                self.service_token(account).await?;
+                Ok(format!(
+                    "service account `{}` obtained a token from {}",
+                    account.username,
+                    self.endpoint(&["token"])
+                ))
+            }
+            None => {
+                let response = self
+                    .send("probe", self.http.get(self.base.clone()))
+                    .await
+                    .with_context(|| format!("{} could not be reached", self.base))?;
+                Ok(format!(
+                    "{} answered {} (no service account configured: profiles are read with each member's own token)",
+                    self.base,
+                    response.status()
+                ))
+            }
         }
     }
 

@@ -274,6 +274,7 @@ impl PersonData {
             email: self.primary_email(),
             phone: self.primary_phone(policy),
             status,
+            shares_primary_email: false,
         })
     }
 }

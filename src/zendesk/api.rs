@@ -1,0 +1,650 @@
+//! The Zendesk API client: the users and JWT-configuration reads the safety rules need, and the
+//! one write `link-staff` makes. Wire types stay here; the rest of the crate sees
+//! [`ZendeskUser`] and [`JwtConfig`].
+//!
+//! Auth in Zendesk's order of preference: an OAuth token, an OAuth client (client-credentials
+//! tokens cached until shortly before they expire, renewed once on a 401), else an API token.
+//! GETs are retried once on 5xx, timeouts and connection failures; a 429 is waited out once for
+//! at most [`MAX_RETRY_AFTER`]. Rate-limit headers feed `/metrics`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use base64::Engine;
+use moka::future::Cache;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::config::{ZendeskApiAuth, ZendeskApiSettings};
+use crate::metrics::Metrics;
+use crate::upstream::UpstreamHealth;
+
+const UPSTREAM: &str = "zendesk";
+/// The longest `Retry-After` waited out inside one request.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3);
+const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+/// Client-credentials tokens without `expires_in` are renewed after this long.
+const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// Scopes asked for with client credentials: reading users and the SSO configuration, and
+/// writing `external_id` for `link-staff`.
+const OAUTH_SCOPE: &str = "read write";
+const MAX_PAGES: usize = 100;
+
+/// A Zendesk user as the safety rules see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZendeskUser {
+    pub id: u64,
+    pub name: String,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub role: ZendeskRole,
+    pub suspended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZendeskRole {
+    EndUser,
+    Agent,
+    Admin,
+    /// A role this bridge does not know; treated as staff (fail closed).
+    Other(String),
+}
+
+impl ZendeskRole {
+    fn parse(raw: Option<&str>) -> Self {
+        match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
+            Some("end-user") | Some("end_user") | Some("enduser") => ZendeskRole::EndUser,
+            Some("agent") => ZendeskRole::Agent,
+            Some("admin") => ZendeskRole::Admin,
+            other => ZendeskRole::Other(other.unwrap_or("missing").to_owned()),
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        !matches!(self, ZendeskRole::EndUser)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ZendeskRole::EndUser => "end-user",
+            ZendeskRole::Agent => "agent",
+            ZendeskRole::Admin => "admin",
+            ZendeskRole::Other(role) => role,
+        }
+    }
+}
+
+impl ZendeskUser {
+    pub fn has_email(&self, email: &str) -> bool {
+        self.email
+            .as_deref()
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+    }
+
+    pub fn has_external_id(&self, id: &str) -> bool {
+        self.external_id
+            .as_deref()
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case(id.trim()))
+    }
+}
+
+/// One of Zendesk's remote-authentication (SSO) configurations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfig {
+    /// `jwt`, `saml`, ... or empty when Zendesk does not say.
+    pub kind: String,
+    pub active: bool,
+    pub update_external_ids: bool,
+    pub remote_login_url: Option<String>,
+    pub remote_logout_url: Option<String>,
+}
+
+impl JwtConfig {
+    /// A configuration that JWT sign-ins go through (an unlabelled one counts, to be safe).
+    pub fn is_active_jwt(&self) -> bool {
+        self.active && (self.kind.is_empty() || self.kind.eq_ignore_ascii_case("jwt"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "Zendesk refused the API credentials ({0}); check ZENDESK_API_* and the token's scopes"
+    )]
+    Unauthorized(StatusCode),
+    #[error("the Zendesk API rate limit is exhausted; retry after {0:?}")]
+    RateLimited(Duration),
+    #[error("the Zendesk API is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+// ---- wire types -------------------------------------------------------------------------------
+
+/// A string, a number, or null/missing.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[derive(Deserialize)]
+struct UserWire {
+    id: u64,
+    #[serde(default, deserialize_with = "lenient_string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    external_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    suspended: Option<bool>,
+}
+
+impl From<UserWire> for ZendeskUser {
+    fn from(w: UserWire) -> Self {
+        Self {
+            id: w.id,
+            name: w.name.unwrap_or_default(),
+            email: w.email,
+            external_id: w.external_id,
+            role: ZendeskRole::parse(w.role.as_deref()),
+            suspended: w.suspended.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UsersPage {
+    #[serde(default)]
+    users: Vec<UserWire>,
+    #[serde(default)]
+    next_page: Option<String>,
+    #[serde(default)]
+    meta: Option<PageMeta>,
+    #[serde(default)]
+    links: Option<PageLinks>,
+}
+
+#[derive(Deserialize)]
+struct PageMeta {
+    #[serde(default)]
+    has_more: bool,
+}
+
+#[derive(Deserialize)]
+struct PageLinks {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserEnvelope {
+    user: UserWire,
+}
+
+#[derive(Deserialize)]
+struct RemoteAuthsWire {
+    #[serde(default)]
+    remote_authentications: Vec<RemoteAuthWire>,
+    #[serde(default)]
+    remote_authentication: Option<RemoteAuthWire>,
+}
+
+#[derive(Deserialize)]
+struct RemoteAuthWire {
+    #[serde(default, alias = "auth_mode", deserialize_with = "lenient_string")]
+    r#type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    is_active: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    update_external_ids: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    remote_login_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    remote_logout_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthTokenWire {
+    #[serde(default, deserialize_with = "lenient_string")]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<f64>,
+}
+
+// ---- the client -------------------------------------------------------------------------------
+
+struct CachedToken {
+    token: SecretString,
+    lifetime: Duration,
+}
+
+struct TokenExpiry;
+
+impl moka::Expiry<(), Arc<CachedToken>> for TokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(),
+        value: &Arc<CachedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.lifetime)
+    }
+}
+
+pub struct ZendeskApi {
+    http: reqwest::Client,
+    base: Url,
+    auth: ZendeskApiAuth,
+    oauth_token: Cache<(), Arc<CachedToken>>,
+    metrics: Metrics,
+    health: UpstreamHealth,
+}
+
+impl ZendeskApi {
+    /// `base` is `ZENDESK_URL`: the same Zendesk the JWT goes to.
+    pub fn new(
+        base: &Url,
+        settings: &ZendeskApiSettings,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(3)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("zendesk-sso-bridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the Zendesk HTTP client")?;
+        Ok(Self {
+            http,
+            base: base.clone(),
+            auth: settings.auth.clone(),
+            oauth_token: Cache::builder()
+                .max_capacity(1)
+                .expire_after(TokenExpiry)
+                .build(),
+            metrics,
+            health: UpstreamHealth::new(UPSTREAM),
+        })
+    }
+
+    pub fn health(&self) -> &UpstreamHealth {
+        &self.health
+    }
+
+    fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    async fn bearer(&self) -> Result<Option<Arc<CachedToken>>, ApiError> {
+        let ZendeskApiAuth::ClientCredentials {
+            client_id,
+            client_secret,
+        } = &self.auth
+        else {
+            return Ok(None);
+        };
+        self.oauth_token
+            .try_get_with((), async {
+                let request = self.http.post(self.endpoint("/oauth/tokens")).json(&json!({
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": client_secret.expose_secret(),
+                    "scope": OAUTH_SCOPE,
+                }));
+                let response = self.timed("oauth_token", request).await?;
+                let status = response.status();
+                if status == StatusCode::UNAUTHORIZED
+                    || status == StatusCode::FORBIDDEN
+                    || status == StatusCode::BAD_REQUEST
+                {
+                    return Err(ApiError::Unauthorized(status));
+                }
+                let wire: OAuthTokenWire = read_json(response, "oauth_token").await?;
+                let token = wire.access_token.ok_or_else(|| {
+                    unavailable(anyhow!(
+                        "Zendesk /oauth/tokens answered without an access_token"
+                    ))
+                })?;
+                let lifetime = wire
+                    .expires_in
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+                    .unwrap_or(OAUTH_DEFAULT_LIFETIME)
+                    .saturating_sub(Duration::from_secs(60))
+                    .max(Duration::from_secs(10));
+                Ok(Arc::new(CachedToken {
+                    token: SecretString::from(token),
+                    lifetime,
+                }))
+            })
+            .await
+            .map(Some)
+            .map_err(|e: Arc<ApiError>| match &*e {
+                ApiError::Unauthorized(s) => ApiError::Unauthorized(*s),
+                ApiError::RateLimited(wait) => ApiError::RateLimited(*wait),
+                ApiError::Unavailable(inner) => unavailable(anyhow!("{inner:#}")),
+            })
+    }
+
+    fn authorize(&self, request: RequestBuilder, bearer: Option<&CachedToken>) -> RequestBuilder {
+        match (&self.auth, bearer) {
+            (_, Some(token)) => request.bearer_auth(token.token.expose_secret()),
+            (ZendeskApiAuth::OAuthToken(token), None) => request.bearer_auth(token.expose_secret()),
+            (ZendeskApiAuth::ApiToken { email, token }, None) => {
+                let pair = format!("{email}/token:{}", token.expose_secret());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                request.header(reqwest::header::AUTHORIZATION, format!("Basic {encoded}"))
+            }
+            (ZendeskApiAuth::ClientCredentials { .. }, None) => request,
+        }
+    }
+
+    async fn timed(
+        &self,
+        operation: &'static str,
+        request: RequestBuilder,
+    ) -> Result<Response, ApiError> {
+        let started = Instant::now();
+        let result = request.send().await;
+        let outcome = match &result {
+            Ok(r) if r.status().is_server_error() => "error",
+            Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            Ok(_) => "ok",
+            Err(e) if e.is_timeout() => "timeout",
+            Err(_) => "error",
+        };
+        self.metrics
+            .upstream_call(UPSTREAM, operation, outcome, started.elapsed());
+        if let Ok(response) = &result {
+            if let Some(remaining) = header_number(response, "x-rate-limit-remaining") {
+                self.metrics.zendesk_rate_limit_remaining(remaining);
+            }
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                self.metrics.zendesk_rate_limited();
+            }
+        }
+        result.map_err(|e| {
+            unavailable(anyhow!(e).context(format!("Zendesk {operation} could not be reached")))
+        })
+    }
+
+    /// One API call, authorised, with the bounded retries described in the module docs.
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Response, ApiError> {
+        let idempotent = method == Method::GET;
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let bearer = self.bearer().await?;
+            let mut request = self.authorize(
+                self.http.request(method.clone(), url.clone()),
+                bearer.as_deref(),
+            );
+            request = request.header(reqwest::header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let result = self.timed(operation, request).await;
+            let wait = match &result {
+                Err(_) if idempotent => Some(RETRY_BACKOFF),
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some(retry_after(r)),
+                Ok(r) if idempotent && r.status().is_server_error() => Some(RETRY_BACKOFF),
+                _ => None,
+            };
+            if let (Some(wait), 1) = (wait, attempt) {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let response = match result {
+                Ok(response) => response,
+                Err(e) => {
+                    self.health.record_failure();
+                    return Err(e);
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && bearer.is_some() && !renewed {
+                // A cached client-credentials token was revoked or expired early: renew once.
+                self.oauth_token.invalidate(&()).await;
+                renewed = true;
+                attempt = 0;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                self.health.record_ok();
+                return Err(ApiError::Unauthorized(status));
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = header_number(&response, "retry-after")
+                    .filter(|s| *s >= 0)
+                    .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));
+                return Err(ApiError::RateLimited(wait));
+            }
+            if !status.is_success() {
+                return Err(unavailable_recorded(
+                    &self.health,
+                    anyhow!("Zendesk {operation} answered {status}"),
+                ));
+            }
+            return Ok(response);
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        url: Url,
+    ) -> Result<T, ApiError> {
+        let response = self.call(operation, Method::GET, url, None).await?;
+        let parsed = read_json(response, operation).await;
+        match &parsed {
+            Ok(_) => self.health.record_ok(),
+            Err(_) => self.health.record_failure(),
+        }
+        parsed
+    }
+
+    /// `GET /api/v2/remote_authentications`: every SSO configuration.
+    pub async fn jwt_configs(&self) -> Result<Vec<JwtConfig>, ApiError> {
+        let wire: RemoteAuthsWire = self
+            .get(
+                "remote_authentications",
+                self.endpoint("/api/v2/remote_authentications"),
+            )
+            .await?;
+        Ok(wire
+            .remote_authentications
+            .into_iter()
+            .chain(wire.remote_authentication)
+            .map(|r| JwtConfig {
+                kind: r.r#type.unwrap_or_default(),
+                active: r.is_active.unwrap_or(true),
+                update_external_ids: r.update_external_ids.unwrap_or(false),
+                remote_login_url: r.remote_login_url,
+                remote_logout_url: r.remote_logout_url,
+            })
+            .collect())
+    }
+
+    /// `GET /api/v2/users/search?external_id=`: exact, no search syntax.
+    pub async fn users_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<ZendeskUser>, ApiError> {
+        let mut url = self.endpoint("/api/v2/users/search");
+        url.query_pairs_mut()
+            .append_pair("external_id", external_id);
+        let page: UsersPage = self.get("users_by_external_id", url).await?;
+        Ok(users(page)
+            .filter(|u| u.has_external_id(external_id))
+            .collect())
+    }
+
+    /// `GET /api/v2/users/search?query=email:`, then an exact (case-insensitive) match here:
+    /// the search index is fuzzy and can lag behind writes.
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<ZendeskUser>, ApiError> {
+        let mut url = self.endpoint("/api/v2/users/search");
+        url.query_pairs_mut()
+            .append_pair("query", &format!("email:{email}"));
+        let page: UsersPage = self.get("users_by_email", url).await?;
+        Ok(users(page).filter(|u| u.has_email(email)).collect())
+    }
+
+    /// `GET /api/v2/users/show_many?external_ids=` (at most 100 ids a call).
+    pub async fn users_by_external_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<ZendeskUser>, ApiError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let mut url = self.endpoint("/api/v2/users/show_many");
+            url.query_pairs_mut()
+                .append_pair("external_ids", &chunk.join(","));
+            let page: UsersPage = self.get("users_show_many", url).await?;
+            found.extend(users(page));
+        }
+        Ok(found)
+    }
+
+    /// Every agent and admin (`GET /api/v2/users?role[]=agent&role[]=admin`, all pages).
+    pub async fn staff(&self) -> Result<Vec<ZendeskUser>, ApiError> {
+        let mut url = self.endpoint("/api/v2/users");
+        url.query_pairs_mut()
+            .append_pair("role[]", "agent")
+            .append_pair("role[]", "admin")
+            .append_pair("page[size]", "100");
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page: UsersPage = self.get("users_staff", url.clone()).await?;
+            let next = page
+                .links
+                .as_ref()
+                .filter(|_| page.meta.as_ref().is_some_and(|m| m.has_more))
+                .and_then(|l| l.next.clone())
+                .or(page.next_page.clone());
+            all.extend(users(page).filter(|u| u.role.is_staff()));
+            match next.and_then(|n| Url::parse(&n).ok()) {
+                // Follow only links on the same Zendesk.
+                Some(next) if next.origin() == self.base.origin() => url = next,
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
+    /// `PUT /api/v2/users/{id}` setting `external_id` only.
+    pub async fn set_external_id(
+        &self,
+        user_id: u64,
+        external_id: &str,
+    ) -> Result<ZendeskUser, ApiError> {
+        let url = self.endpoint(&format!("/api/v2/users/{user_id}"));
+        let body = json!({"user": {"external_id": external_id}});
+        let response = self
+            .call("users_update", Method::PUT, url, Some(&body))
+            .await?;
+        let envelope: UserEnvelope = read_json(response, "users_update").await?;
+        Ok(envelope.user.into())
+    }
+}
+
+fn users(page: UsersPage) -> impl Iterator<Item = ZendeskUser> {
+    page.users.into_iter().map(ZendeskUser::from)
+}
+
+fn unavailable(error: anyhow::Error) -> ApiError {
+    ApiError::Unavailable(error)
+}
+
+fn unavailable_recorded(health: &UpstreamHealth, error: anyhow::Error) -> ApiError {
+    health.record_failure();
+    ApiError::Unavailable(error)
+}
+
+async fn read_json<T: DeserializeOwned>(
+    response: Response,
+    operation: &str,
+) -> Result<T, ApiError> {
+    let body = response.bytes().await.map_err(|e| {
+        unavailable(anyhow!(e).context(format!("Zendesk {operation} answer could not be read")))
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        unavailable(anyhow!(e).context(format!(
+            "Zendesk {operation} sent a body that is not the expected JSON"
+        )))
+    })
+}
+
+fn header_number(response: &Response, name: &str) -> Option<i64> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn retry_after(response: &Response) -> Duration {
+    header_number(response, "retry-after")
+        .filter(|s| *s >= 0)
+        .map(|s| Duration::from_secs(s as u64))
+        .unwrap_or(RETRY_BACKOFF)
+        .min(MAX_RETRY_AFTER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_with_unknown_ones_treated_as_staff() {
+        assert!(!ZendeskRole::parse(Some("end-user")).is_staff());
+        assert!(ZendeskRole::parse(Some("agent")).is_staff());
+        assert!(ZendeskRole::parse(Some("Admin")).is_staff());
+        assert!(ZendeskRole::parse(Some("light-agent")).is_staff());
+        assert!(ZendeskRole::parse(None).is_staff());
+    }
+
+    #[test]
+    fn users_read_tolerantly() {
+        let page: UsersPage = serde_json::from_str(
+            r#"{"users":[{"id":1,"email":"A@Example.org","external_id":12345,"role":"end-user","suspended":"false","extra":{}},
+                          {"id":2,"name":null,"external_id":"","role":"agent"}],"count":2}"#,
+        )
+        .expect("parses");
+        let users: Vec<_> = users(page).collect();
+        assert_eq!(users[0].external_id.as_deref(), Some("12345"));
+        assert!(users[0].has_email("a@example.org"));
+        assert!(!users[0].suspended);
+        assert_eq!(
+            users[1].external_id, None,
+            "an empty external id is no external id"
+        );
+    }
+}

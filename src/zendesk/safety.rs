@@ -1,0 +1,516 @@
+//! The account-safety rules: no sign-in may take over someone else's Zendesk account.
+//!
+//! [`decide`] is the pure decision over what Zendesk holds for the member's external id and
+//! e-mail address; [`SafetyGuard`] fetches that (cached), applies the decision, keeps the
+//! verdict on Zendesk's own JWT configuration (rule 1) and handles the API being down.
+//! The rules, each named by the `reason` it writes to the audit log:
+//! - `update_external_ids_on`: a JWT configuration in Zendesk has "Update of external IDs?" On —
+//!   the bridge refuses to start, and refuses every sign-in if it is switched on later;
+//! - `email_owned_by_other_identity`: a user with the member's e-mail has another external id
+//!   (or, when the member is already linked, another user holds that e-mail);
+//! - `email_changed` (allowed, audited): the linked user's e-mail differs; Zendesk updates it;
+//! - `unlinked_staff`: the e-mail belongs to an agent or admin without an external id;
+//! - `suspended`: the user who would be signed in is suspended;
+//! - `duplicate_primary_email` is a member-system rule (see `members`);
+//! - `zendesk_unavailable`: the look-ups failed (fail closed; see [`SafetyMode::Degraded`]).
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use moka::future::Cache;
+use serde::Serialize;
+use url::Url;
+
+use crate::config::SafetyMode;
+use crate::members::Member;
+use crate::zendesk::api::{ApiError, JwtConfig, ZendeskApi, ZendeskUser};
+
+/// How soon an unreadable Zendesk configuration is read again.
+const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);
+/// How long a verified end-user link is remembered for degraded mode.
+const RECENT_MATCH_TTL: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("the e-mail address belongs to another Zendesk identity")]
+    EmailOwnedByOtherIdentity,
+    #[error("the e-mail address belongs to an agent or admin who is not linked yet")]
+    UnlinkedStaff,
+    #[error("the Zendesk user is suspended")]
+    Suspended,
+    #[error("the Zendesk API could not be asked")]
+    ZendeskUnavailable,
+    #[error("Zendesk's JWT configuration is unsafe or not verified yet")]
+    ZendeskConfigUnsafe,
+}
+
+impl Denial {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Denial::EmailOwnedByOtherIdentity => "email_owned_by_other_identity",
+            Denial::UnlinkedStaff => "unlinked_staff",
+            Denial::Suspended => "suspended",
+            Denial::ZendeskUnavailable => "zendesk_unavailable",
+            Denial::ZendeskConfigUnsafe => "zendesk_config_unsafe",
+        }
+    }
+}
+
+/// A sign-in the rules allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    /// The linked Zendesk user has another e-mail, which this sign-in will replace.
+    pub email_changed: bool,
+    /// Allowed from a recent match while the Zendesk API was down (degraded mode only).
+    pub degraded: bool,
+    /// The Zendesk user who will be signed in, if one exists yet.
+    pub zendesk_user_id: Option<u64>,
+}
+
+/// The rules over Zendesk's users with the member's external id and with their e-mail.
+pub fn decide(
+    member: &Member,
+    by_external_id: &[ZendeskUser],
+    by_email: &[ZendeskUser],
+) -> Result<Allowed, Denial> {
+    let linked = by_external_id
+        .iter()
+        .find(|u| u.has_external_id(&member.id));
+    for holder in by_email.iter().filter(|u| u.has_email(&member.email)) {
+        if linked.is_some_and(|l| l.id == holder.id) {
+            continue;
+        }
+        match holder.external_id.as_deref() {
+            Some(other) if !other.trim().eq_ignore_ascii_case(member.id.trim()) => {
+                return Err(Denial::EmailOwnedByOtherIdentity);
+            }
+            None if holder.role.is_staff() => return Err(Denial::UnlinkedStaff),
+            // Zendesk would have to move this address onto the linked user.
+            None if linked.is_some() => return Err(Denial::EmailOwnedByOtherIdentity),
+            _ => {}
+        }
+    }
+    let target = linked.or_else(|| by_email.iter().find(|u| u.has_email(&member.email)));
+    if target.is_some_and(|u| u.suspended) {
+        return Err(Denial::Suspended);
+    }
+    Ok(Allowed {
+        email_changed: linked.is_some_and(|l| !l.has_email(&member.email)),
+        degraded: false,
+        zendesk_user_id: target.map(|u| u.id),
+    })
+}
+
+/// What the bridge knows of Zendesk's JWT configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConfigVerdict {
+    /// Not read successfully yet.
+    Unverified { reason: String },
+    /// Read; no active JWT configuration may rewrite external ids.
+    Safe { warnings: Vec<String> },
+    /// An active JWT configuration has "Update of external IDs?" On.
+    Unsafe { reason: String },
+}
+
+/// Reads Zendesk's JWT configurations and judges them (rule 1).
+pub fn judge_configs(configs: &[JwtConfig], public_url: &Url) -> ConfigVerdict {
+    let jwt: Vec<_> = configs.iter().filter(|c| c.is_active_jwt()).collect();
+    if jwt.iter().any(|c| c.update_external_ids) {
+        return ConfigVerdict::Unsafe {
+            reason:
+                "a JWT single sign-on configuration in Zendesk has \"Update of external IDs?\" \
+                     (update_external_ids) On: any member could take over the Zendesk account \
+                     that has their e-mail address, staff included. Switch it Off in Admin Center \
+                     > Account > Security > Single sign-on, then start the bridge again."
+                    .into(),
+        };
+    }
+    let mut warnings = Vec::new();
+    if jwt.is_empty() {
+        warnings.push(
+            "Zendesk has no active JWT single sign-on configuration: sign-ins will be refused \
+             by Zendesk until one is set up with this bridge's URLs"
+                .to_owned(),
+        );
+    }
+    let base = public_url.as_str().trim_end_matches('/');
+    let expected_login = format!("{base}/login");
+    let expected_logout = format!("{base}/logout");
+    for c in &jwt {
+        let same = |actual: &Option<String>, expected: &str| {
+            actual
+                .as_deref()
+                .is_some_and(|a| a.trim_end_matches('/').eq_ignore_ascii_case(expected))
+        };
+        if !same(&c.remote_login_url, &expected_login) {
+            warnings.push(format!(
+                "Zendesk's remote login URL is {:?}, expected {expected_login}",
+                c.remote_login_url.as_deref().unwrap_or("(none)")
+            ));
+        }
+        if !same(&c.remote_logout_url, &expected_logout) {
+            warnings.push(format!(
+                "Zendesk's remote logout URL is {:?}, expected {expected_logout}",
+                c.remote_logout_url.as_deref().unwrap_or("(none)")
+            ));
+        }
+    }
+    ConfigVerdict::Safe { warnings }
+}
+
+#[derive(Clone, Hash, PartialEq, Eq)]
+enum Lookup {
+    ExternalId(String),
+    Email(String),
+}
+
+/// Applies the rules to each sign-in, with the Zendesk look-ups cached for a short time.
+pub struct SafetyGuard {
+    api: ZendeskApi,
+    mode: SafetyMode,
+    public_url: Url,
+    verdict: RwLock<ConfigVerdict>,
+    lookups: Cache<Lookup, std::sync::Arc<Vec<ZendeskUser>>>,
+    /// external id → e-mail of end users recently allowed with a fresh check (degraded mode).
+    recent: Cache<String, String>,
+}
+
+impl SafetyGuard {
+    pub fn new(api: ZendeskApi, mode: SafetyMode, public_url: Url, cache_ttl: Duration) -> Self {
+        let lookups = Cache::builder()
+            .max_capacity(if cache_ttl.is_zero() { 0 } else { 50_000 })
+            .time_to_live(cache_ttl.max(Duration::from_millis(1)))
+            .build();
+        Self {
+            api,
+            mode,
+            public_url,
+            verdict: RwLock::new(ConfigVerdict::Unverified {
+                reason: "not read yet".into(),
+            }),
+            lookups,
+            recent: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(RECENT_MATCH_TTL)
+                .build(),
+        }
+    }
+
+    pub fn api(&self) -> &ZendeskApi {
+        &self.api
+    }
+
+    pub fn verdict(&self) -> ConfigVerdict {
+        self.verdict
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or(ConfigVerdict::Unverified {
+                reason: "state unreadable".into(),
+            })
+    }
+
+    /// Whether sign-ins can go ahead as far as Zendesk's configuration is concerned.
+    pub fn ready(&self) -> bool {
+        match self.verdict() {
+            ConfigVerdict::Safe { .. } => true,
+            ConfigVerdict::Unverified { .. } => self.mode == SafetyMode::Degraded,
+            ConfigVerdict::Unsafe { .. } => false,
+        }
+    }
+
+    /// Reads Zendesk's JWT configuration again and records the verdict (rule 1).
+    pub async fn verify_config(&self) -> ConfigVerdict {
+        let verdict = match self.api.jwt_configs().await {
+            Ok(configs) => judge_configs(&configs, &self.public_url),
+            Err(e) => ConfigVerdict::Unverified {
+                reason: format!("{e}: {}", error_chain(&e)),
+            },
+        };
+        let previous = self.verdict();
+        match (&previous, &verdict) {
+            (_, ConfigVerdict::Unsafe { reason }) => {
+                tracing::error!(target: "audit", event = "zendesk_config_unsafe", reason = %reason, "refusing every sign-in");
+            }
+            (ConfigVerdict::Unverified { .. }, ConfigVerdict::Safe { warnings }) => {
+                for w in warnings {
+                    tracing::warn!(warning = %w, "Zendesk single sign-on configuration");
+                }
+                tracing::info!(
+                    "Zendesk JWT configuration verified: external ids cannot be rewritten by a sign-in"
+                );
+            }
+            (_, ConfigVerdict::Unverified { reason }) => {
+                tracing::warn!(reason = %reason, "Zendesk JWT configuration could not be read");
+            }
+            _ => {}
+        }
+        // Once unsafe, only a fresh safe reading clears it; a failed read does not.
+        let keep_unsafe = matches!(previous, ConfigVerdict::Unsafe { .. })
+            && matches!(verdict, ConfigVerdict::Unverified { .. });
+        if !keep_unsafe && let Ok(mut slot) = self.verdict.write() {
+            *slot = verdict.clone();
+        }
+        verdict
+    }
+
+    async fn lookup(&self, key: Lookup) -> Result<std::sync::Arc<Vec<ZendeskUser>>, ApiError> {
+        if let Some(hit) = self.lookups.get(&key).await {
+            return Ok(hit);
+        }
+        let users = match &key {
+            Lookup::ExternalId(id) => self.api.users_by_external_id(id).await?,
+            Lookup::Email(email) => self.api.users_by_email(email).await?,
+        };
+        let users = std::sync::Arc::new(users);
+        self.lookups.insert(key, users.clone()).await;
+        Ok(users)
+    }
+
+    /// The rules for one sign-in.
+    pub async fn check(&self, member: &Member) -> Result<Allowed, Denial> {
+        match self.verdict() {
+            ConfigVerdict::Safe { .. } => {}
+            ConfigVerdict::Unsafe { .. } => return Err(Denial::ZendeskConfigUnsafe),
+            ConfigVerdict::Unverified { .. } => {
+                if let ConfigVerdict::Unsafe { .. } = self.verify_config().await {
+                    return Err(Denial::ZendeskConfigUnsafe);
+                }
+            }
+        }
+        let external_id = member.id.trim().to_lowercase();
+        let email = member.email.trim().to_lowercase();
+        let (by_id, by_email) = tokio::join!(
+            self.lookup(Lookup::ExternalId(external_id.clone())),
+            self.lookup(Lookup::Email(email.clone())),
+        );
+        let (by_id, by_email) = match (by_id, by_email) {
+            (Ok(by_id), Ok(by_email)) => (by_id, by_email),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, cause = %error_chain(&e), "Zendesk user look-up failed");
+                return self.degraded(&external_id, &email).await;
+            }
+        };
+        if !matches!(self.verdict(), ConfigVerdict::Safe { .. }) {
+            // The configuration could not be read: only degraded mode may go on.
+            return self.degraded(&external_id, &email).await;
+        }
+        let allowed = decide(member, &by_id, &by_email)?;
+        let linked_end_user = by_id.iter().any(|u| {
+            u.has_external_id(&member.id) && !u.role.is_staff() && u.has_email(&member.email)
+        });
+        if linked_end_user {
+            self.recent.insert(external_id, email).await;
+        }
+        Ok(allowed)
+    }
+
+    async fn degraded(&self, external_id: &str, email: &str) -> Result<Allowed, Denial> {
+        if self.mode == SafetyMode::Degraded
+            && self.recent.get(external_id).await.as_deref() == Some(email)
+        {
+            return Ok(Allowed {
+                email_changed: false,
+                degraded: true,
+                zendesk_user_id: None,
+            });
+        }
+        Err(Denial::ZendeskUnavailable)
+    }
+
+    /// Re-reads Zendesk's configuration every `every` for as long as the process runs, and
+    /// every [`UNVERIFIED_RETRY`] while it could not be read (at once when `now` is set).
+    pub fn spawn_rechecks(self: std::sync::Arc<Self>, every: Duration, now: bool) {
+        tokio::spawn(async move {
+            if now {
+                self.verify_config().await;
+            }
+            loop {
+                let wait = match self.verdict() {
+                    ConfigVerdict::Unverified { .. } => UNVERIFIED_RETRY.min(every),
+                    _ => every,
+                };
+                tokio::time::sleep(wait).await;
+                self.verify_config().await;
+            }
+        });
+    }
+}
+
+fn error_chain(e: &ApiError) -> String {
+    match e {
+        ApiError::Unavailable(inner) => format!("{inner:#}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zendesk::api::ZendeskRole;
+
+    fn member() -> Member {
+        Member {
+            id: "20277".into(),
+            name: "Art".into(),
+            email: "art@example.org".into(),
+            phone: None,
+        }
+    }
+
+    fn user(id: u64, email: &str, external_id: Option<&str>, role: ZendeskRole) -> ZendeskUser {
+        ZendeskUser {
+            id,
+            name: "someone".into(),
+            email: Some(email.into()),
+            external_id: external_id.map(str::to_owned),
+            role,
+            suspended: false,
+        }
+    }
+
+    use ZendeskRole::{Admin, Agent, EndUser};
+
+    #[test]
+    fn a_new_member_with_no_zendesk_user_is_allowed() {
+        let a = decide(&member(), &[], &[]).expect("allowed");
+        assert_eq!(a.zendesk_user_id, None);
+        assert!(!a.email_changed);
+    }
+
+    #[test]
+    fn the_linked_user_with_the_same_email_is_allowed() {
+        let u = user(1, "ART@example.org", Some("20277"), EndUser);
+        let a = decide(
+            &member(),
+            std::slice::from_ref(&u),
+            std::slice::from_ref(&u),
+        )
+        .expect("allowed");
+        assert_eq!(a.zendesk_user_id, Some(1));
+        assert!(!a.email_changed);
+    }
+
+    #[test]
+    fn an_email_owned_by_another_external_id_is_denied_whatever_the_case() {
+        let other = user(2, "art@example.org", Some("99999"), EndUser);
+        assert_eq!(
+            decide(&member(), &[], &[other]),
+            Err(Denial::EmailOwnedByOtherIdentity)
+        );
+        let same_id_other_case = user(3, "art@example.org", Some(" 20277 "), EndUser);
+        assert!(decide(&member(), &[], &[same_id_other_case]).is_ok());
+    }
+
+    #[test]
+    fn a_linked_user_whose_email_changed_is_allowed_and_flagged() {
+        let linked = user(1, "old@example.org", Some("20277"), EndUser);
+        let a = decide(&member(), &[linked], &[]).expect("allowed");
+        assert!(a.email_changed);
+    }
+
+    #[test]
+    fn moving_the_email_onto_the_linked_user_from_another_user_is_denied() {
+        let linked = user(1, "old@example.org", Some("20277"), EndUser);
+        let holder = user(2, "art@example.org", None, EndUser);
+        assert_eq!(
+            decide(&member(), &[linked], &[holder]),
+            Err(Denial::EmailOwnedByOtherIdentity)
+        );
+    }
+
+    #[test]
+    fn unlinked_staff_are_never_linked_by_a_sign_in() {
+        for role in [Agent, Admin, ZendeskRole::Other("light-agent".into())] {
+            let staff = user(5, "art@example.org", None, role.clone());
+            assert_eq!(
+                decide(&member(), &[], &[staff]),
+                Err(Denial::UnlinkedStaff),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn linked_staff_sign_in_like_anyone_else() {
+        let staff = user(5, "art@example.org", Some("20277"), Agent);
+        assert!(
+            decide(
+                &member(),
+                std::slice::from_ref(&staff),
+                std::slice::from_ref(&staff)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_unlinked_end_user_with_the_email_is_linked_by_zendesk() {
+        let end_user = user(7, "art@example.org", None, EndUser);
+        let a = decide(&member(), &[], &[end_user]).expect("allowed");
+        assert_eq!(a.zendesk_user_id, Some(7));
+    }
+
+    #[test]
+    fn the_user_who_would_sign_in_being_suspended_is_denied() {
+        let mut linked = user(1, "art@example.org", Some("20277"), EndUser);
+        linked.suspended = true;
+        assert_eq!(
+            decide(
+                &member(),
+                std::slice::from_ref(&linked),
+                std::slice::from_ref(&linked)
+            ),
+            Err(Denial::Suspended)
+        );
+        let mut by_email = user(2, "art@example.org", None, EndUser);
+        by_email.suspended = true;
+        assert_eq!(decide(&member(), &[], &[by_email]), Err(Denial::Suspended));
+    }
+
+    fn config(update: bool, active: bool, kind: &str) -> JwtConfig {
+        JwtConfig {
+            kind: kind.into(),
+            active,
+            update_external_ids: update,
+            remote_login_url: Some("https://sso.example.org/login".into()),
+            remote_logout_url: Some("https://sso.example.org/logout".into()),
+        }
+    }
+
+    #[test]
+    fn an_active_jwt_config_that_rewrites_external_ids_is_unsafe() {
+        let public = Url::parse("https://sso.example.org").expect("url");
+        assert!(matches!(
+            judge_configs(&[config(true, true, "jwt")], &public),
+            ConfigVerdict::Unsafe { .. }
+        ));
+        assert!(matches!(
+            judge_configs(&[config(true, true, "")], &public),
+            ConfigVerdict::Unsafe { .. }
+        ));
+        assert_eq!(
+            judge_configs(
+                &[
+                    config(false, true, "jwt"),
+                    config(true, false, "jwt"),
+                    config(true, true, "saml")
+                ],
+                &public
+            ),
+            ConfigVerdict::Safe { warnings: vec![] }
+        );
+    }
+
+    #[test]
+    fn urls_that_do_not_point_at_this_bridge_are_warned_about() {
+        let public = Url::parse("https://other.example.org").expect("url");
+        let ConfigVerdict::Safe { warnings } =
+            judge_configs(&[config(false, true, "jwt")], &public)
+        else {
+            panic!("safe")
+        };
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("https://other.example.org/login"));
+    }
+}

@@ -1,0 +1,366 @@
+//! No sign-in can take over someone else's Zendesk account: each safety rule, allowed and
+//! denied, seen as the member and the auditor see it. A denial never carries a token.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::{
+    IMIS_PREFIX, Member, TestApp, audit_events_for, decode_claims, delivery, has_input, log_lines,
+    page_text, spawn_app, spawn_app_with,
+};
+
+fn zendesk_user(id: u64, email: &str, external_id: Option<&str>, role: &str) -> Value {
+    json!({"id": id, "url": format!("https://acme.zendesk.com/api/v2/users/{id}.json"),
+        "name": "Somebody", "email": email, "external_id": external_id, "role": role,
+        "role_type": null, "active": true, "suspended": false, "verified": true,
+        "tags": [], "user_fields": {}, "organization_id": null})
+}
+
+/// Signs in and asserts a refusal: status, member page words, no token, the audit reason.
+async fn assert_denied(
+    app: &TestApp,
+    member: &Member,
+    status: u16,
+    words: &str,
+    reason: &str,
+) -> String {
+    let response = app.sign_in(member, "?return_to=%2Fhc").await;
+    assert_eq!(response.status(), status);
+    let page = response.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"), "no token on a denial");
+    assert!(!page.contains("eyJ"), "nothing that looks like a JWT");
+    let text = page_text(&page);
+    assert!(text.contains(words), "`{words}` not in: {text}");
+    let events = audit_events_for(&member.id);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["outcome"] == "denied" && e["reason"] == reason),
+        "no `{reason}` denial in {events:?}"
+    );
+    page
+}
+
+#[tokio::test]
+async fn an_email_owned_by_another_external_id_is_denied_without_saying_whose() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        777_001,
+        member.email.as_deref().expect("email"),
+        Some("someone-else-42"),
+        "end-user",
+    ))
+    .await;
+    let page = assert_denied(
+        &app,
+        &member,
+        403,
+        "already used by another help-centre account",
+        "email_owned_by_other_identity",
+    )
+    .await;
+    assert!(
+        !page.contains("someone-else-42") && !page.contains("777001"),
+        "nothing about the other account"
+    );
+}
+
+#[tokio::test]
+async fn an_unlinked_agent_or_admin_is_never_linked_by_a_sign_in() {
+    for role in ["agent", "admin"] {
+        let app = spawn_app().await;
+        let member = Member::active();
+        app.given_member(&member).await;
+        app.given_zendesk_user(zendesk_user(
+            5,
+            member.email.as_deref().expect("email"),
+            None,
+            role,
+        ))
+        .await;
+        assert_denied(
+            &app,
+            &member,
+            403,
+            "already used by another help-centre account",
+            "unlinked_staff",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn linked_staff_sign_in_and_the_token_still_has_no_role() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        5,
+        member.email.as_deref().expect("email"),
+        Some(&member.id),
+        "admin",
+    ))
+    .await;
+    let response = app.sign_in(&member, "").await;
+    assert_eq!(response.status(), 200);
+    let claims = decode_claims(&delivery(&response.text().await.expect("body")).jwt);
+    assert!(!claims.contains_key("role"));
+    assert!(!claims.contains_key("custom_role_id"));
+}
+
+#[tokio::test]
+async fn an_unlinked_end_user_with_the_same_email_is_allowed() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        8,
+        member.email.as_deref().expect("email"),
+        None,
+        "end-user",
+    ))
+    .await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_linked_user_with_an_old_email_is_allowed_and_audited_as_email_changed() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        9,
+        "old.address@example.org",
+        Some(&member.id),
+        "end-user",
+    ))
+    .await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let events = audit_events_for(&member.id);
+    let changed = events
+        .iter()
+        .find(|e| e["event"] == "email_changed")
+        .unwrap_or_else(|| panic!("no email_changed event in {events:?}"));
+    assert_eq!(changed["zendesk_user_id"], 9);
+}
+
+#[tokio::test]
+async fn a_suspended_zendesk_user_gets_a_friendly_page_and_no_token() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let mut user = zendesk_user(
+        10,
+        member.email.as_deref().expect("email"),
+        Some(&member.id),
+        "end-user",
+    );
+    user["suspended"] = json!(true);
+    app.given_zendesk_user(user).await;
+    assert_denied(&app, &member, 403, "account is suspended", "suspended").await;
+}
+
+#[tokio::test]
+async fn a_primary_email_shared_by_two_active_members_is_denied_for_both() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    let mut twin = Member::active();
+    twin.email = member.email.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/Party")))
+        .and(query_param(
+            "email",
+            format!("eq:{}", member.email.as_deref().expect("email")).as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Items": {"$values": [member.person_json(), twin.person_json()]}, "Count": 2
+        })))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    app.given_member(&member).await;
+    app.given_member(&twin).await;
+    assert_denied(
+        &app,
+        &member,
+        403,
+        "shared by more than one member record",
+        "duplicate_primary_email",
+    )
+    .await;
+    app.get("/logout").await;
+    assert_denied(
+        &app,
+        &twin,
+        403,
+        "shared by more than one member record",
+        "duplicate_primary_email",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_lapsed_twin_does_not_block_the_active_member() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    let mut lapsed = Member::active();
+    lapsed.email = member.email.clone();
+    lapsed.status = "I";
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/Party")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Items": {"$values": [member.person_json(), lapsed.person_json()]}
+        })))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+}
+
+#[tokio::test]
+async fn when_the_zendesk_api_is_down_sign_in_fails_closed() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .respond_with(ResponseTemplate::new(503))
+        .with_priority(1)
+        .mount(&app.zendesk)
+        .await;
+    assert_denied(
+        &app,
+        &member,
+        503,
+        "can't be reached right now",
+        "zendesk_unavailable",
+    )
+    .await;
+}
+
+/// Signs the member in once with Zendesk up, then again with its API down.
+async fn sign_in_again_with_the_api_down(app: &TestApp, member: &Member) -> u16 {
+    assert_eq!(
+        app.sign_in(member, "").await.status(),
+        200,
+        "first sign-in, API up"
+    );
+    app.get("/logout").await;
+    app.zendesk.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.zendesk)
+        .await;
+    app.sign_in(member, "").await.status().as_u16()
+}
+
+#[tokio::test]
+async fn degraded_mode_lets_a_recently_matched_end_user_in_while_zendesk_is_down() {
+    let app = spawn_app_with(&[
+        ("SAFETY_CHECKS", "degraded"),
+        ("ZENDESK_API_CACHE_TTL_SECS", "0"),
+    ])
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        11,
+        member.email.as_deref().expect("email"),
+        Some(&member.id),
+        "end-user",
+    ))
+    .await;
+    assert_eq!(sign_in_again_with_the_api_down(&app, &member).await, 200);
+    assert!(
+        log_lines()
+            .iter()
+            .any(|l| l["event"] == "safety_degraded" && l["member_id"] == member.id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn degraded_mode_never_lets_staff_in_without_a_fresh_check() {
+    let app = spawn_app_with(&[
+        ("SAFETY_CHECKS", "degraded"),
+        ("ZENDESK_API_CACHE_TTL_SECS", "0"),
+    ])
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        12,
+        member.email.as_deref().expect("email"),
+        Some(&member.id),
+        "agent",
+    ))
+    .await;
+    assert_eq!(sign_in_again_with_the_api_down(&app, &member).await, 503);
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_even_a_recent_match_while_zendesk_is_down() {
+    let app = spawn_app_with(&[("ZENDESK_API_CACHE_TTL_SECS", "0")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        13,
+        member.email.as_deref().expect("email"),
+        Some(&member.id),
+        "end-user",
+    ))
+    .await;
+    assert_eq!(sign_in_again_with_the_api_down(&app, &member).await, 503);
+}
+
+#[tokio::test]
+async fn look_ups_are_cached_between_sign_ins() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    for _ in 0..2 {
+        assert_eq!(app.sign_in(&member, "").await.status(), 200);
+        app.get("/logout").await;
+    }
+    let searches = app
+        .zendesk
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.url.path() == "/api/v2/users/search")
+        .count();
+    assert_eq!(
+        searches, 2,
+        "one look-up by external id and one by e-mail, then the cache"
+    );
+}
+
+#[tokio::test]
+async fn safety_denials_are_counted_by_rule() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        5,
+        member.email.as_deref().expect("email"),
+        None,
+        "agent",
+    ))
+    .await;
+    app.sign_in(&member, "").await;
+    let metrics = app.get("/metrics").await.text().await.expect("body");
+    assert!(
+        metrics.contains(r#"zendesk_sso_bridge_safety_denials_total{rule="unlinked_staff"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"zendesk_sso_bridge_sign_ins_total{outcome="denied",reason="unlinked_staff"} 1"#
+        ),
+        "{metrics}"
+    );
+}
