@@ -4,6 +4,7 @@
 mod helpers;
 
 mod account_safety;
+mod admin_commands;
 mod command_line;
 mod csrf;
 mod demo;
@@ -14,3 +15,5 @@ mod member_system_errors;
 mod return_to;
 mod session;
 mod sign_in;
+mod startup_check;
+mod zendesk_client;

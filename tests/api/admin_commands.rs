@@ -1,0 +1,239 @@
+//! `check` (the "Test configuration" button) and `link-staff` (pre-linking agents and admins),
+//! run as an admin would run them.
+
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{IMIS_PREFIX, form, given_a_safe_zendesk, test_vars};
+
+fn run(
+    imis: &MockServer,
+    zendesk: &MockServer,
+    overrides: &[(&str, &str)],
+    args: &[&str],
+) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zendesk-sso-bridge"))
+        .args(args)
+        .env_clear()
+        .envs(test_vars(imis, zendesk, overrides))
+        .output()
+        .expect("runs")
+}
+
+#[tokio::test]
+async fn check_passes_on_a_good_configuration() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    let out = run(
+        &imis,
+        &zendesk,
+        &[("PUBLIC_URL", "http://127.0.0.1")],
+        &["check"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for line in [
+        "✓ configuration",
+        "✓ member directory",
+        "✓ zendesk api",
+        "✓ update_external_ids",
+        "✓ sample jwt",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+    assert!(
+        text.contains("claims: email, external_id, iat, jti, name, phone"),
+        "{text}"
+    );
+    assert!(text.contains("All checks passed."));
+}
+
+#[tokio::test]
+async fn check_fails_with_reasons_on_a_broken_setup() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"remote_authentications": [
+            {"type": "jwt", "is_active": true, "update_external_ids": true}]})),
+        )
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&imis)
+        .await;
+    let out = run(
+        &imis,
+        &zendesk,
+        &[
+            ("IMIS_SERVICE_USERNAME", "svc"),
+            ("IMIS_SERVICE_PASSWORD", "wrong"),
+        ],
+        &["check", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["passed"], false);
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .filter_map(|c| c["check"].as_str())
+        .collect();
+    assert_eq!(failed, ["member directory", "update_external_ids"]);
+}
+
+#[tokio::test]
+async fn check_with_a_bad_environment_lists_the_problems() {
+    let out = Command::new(env!("CARGO_BIN_EXE_zendesk-sso-bridge"))
+        .arg("check")
+        .env_clear()
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ZENDESK_SUBDOMAIN"));
+}
+
+/// Zendesk with two unlinked agents, one linked admin, and the member system behind them.
+async fn staff_fixture() -> (MockServer, MockServer) {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [
+            {"id": 101, "name": "Agent Ann", "email": "ann@members.example", "external_id": null, "role": "agent"},
+            {"id": 102, "name": "Agent Bob", "email": "bob@members.example", "external_id": null, "role": "agent"},
+            {"id": 103, "name": "Admin Cy", "email": "cy@members.example", "external_id": "300", "role": "admin"},
+            {"id": 104, "name": "Agent Di", "email": "di@members.example", "external_id": null, "role": "agent"}],
+            "next_page": null})))
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/show_many"))
+        .and(query_param("external_ids", "100,400"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [
+            {"id": 900, "email": "someone@else.example", "external_id": "400", "role": "end-user"}]})))
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[("username", "svc"), ("password", "svc-pw")]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "svc-token", "expires_in": 3600})),
+        )
+        .mount(&imis)
+        .await;
+    let person = |id: &str, email: &str| {
+        json!({"PartyId": id, "Status": {"PartyStatusId": "A"},
+        "Emails": {"$values": [{"Address": email, "IsPrimary": true}]}})
+    };
+    for (email, found) in [
+        (
+            "ann@members.example",
+            vec![person("100", "ann@members.example")],
+        ),
+        ("bob@members.example", vec![]),
+        (
+            "di@members.example",
+            vec![person("400", "di@members.example")],
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/Party")))
+            .and(query_param("email", format!("eq:{email}").as_str()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": found}})),
+            )
+            .mount(&imis)
+            .await;
+    }
+    (imis, zendesk)
+}
+
+const SERVICE: &[(&str, &str)] = &[
+    ("IMIS_SERVICE_USERNAME", "svc"),
+    ("IMIS_SERVICE_PASSWORD", "svc-pw"),
+    ("LOG_FORMAT", "json"),
+];
+
+#[tokio::test]
+async fn link_staff_dry_run_prints_the_plan_and_changes_nothing() {
+    let (imis, zendesk) = staff_fixture().await;
+    let out = run(&imis, &zendesk, SERVICE, &["link-staff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("ann@members.example") && text.contains("would link to iMIS ID 100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("skip: no active member record has this primary e-mail"),
+        "{text}"
+    );
+    assert!(
+        text.contains("skip: iMIS ID 400 is already the external id of Zendesk user 900"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("cy@members.example"),
+        "linked staff are not listed: {text}"
+    );
+    assert!(text.contains("Dry run"));
+    let writes = zendesk
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .count();
+    assert_eq!(writes, 0);
+}
+
+#[tokio::test]
+async fn link_staff_apply_sets_exactly_the_planned_external_ids() {
+    let (imis, zendesk) = staff_fixture().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/users/101"))
+        .and(body_json(json!({"user": {"external_id": "100"}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"user": {"id": 101, "external_id": "100", "role": "agent"}})),
+        )
+        .expect(1)
+        .mount(&zendesk)
+        .await;
+    let out = run(&imis, &zendesk, SERVICE, &["link-staff", "--apply"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Linked 1, skipped 2, failed 0."), "{text}");
+    let puts: Vec<_> = zendesk
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .collect();
+    assert_eq!(
+        puts.len(),
+        1,
+        "end users and skipped staff are never written"
+    );
+}
+
+#[tokio::test]
+async fn link_staff_needs_the_imis_service_account() {
+    let (imis, zendesk) = staff_fixture().await;
+    let out = run(&imis, &zendesk, &[], &["link-staff"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("IMIS_SERVICE_USERNAME"));
+}
