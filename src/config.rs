@@ -19,8 +19,10 @@ use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
-const KNOWN_VARIABLES: &[&str] = &[
+pub const KNOWN_VARIABLES: &[&str] = &[
     "LISTEN_ADDR",
+    "SHUTDOWN_DRAIN_SECS",
+    "SHUTDOWN_TIMEOUT_SECS",
     "PUBLIC_URL",
     "SESSION_KEY",
     "SESSION_KEY_FILE",
@@ -54,7 +56,13 @@ const KNOWN_VARIABLES: &[&str] = &[
     "LOG_FORMAT",
 ];
 const OUR_PREFIXES: &[&str] = &[
-    "ZENDESK_", "IMIS_", "SESSION_", "MEMBER_", "MEMBERS_", "SAFETY_",
+    "ZENDESK_",
+    "IMIS_",
+    "SESSION_",
+    "MEMBER_",
+    "MEMBERS_",
+    "SAFETY_",
+    "SHUTDOWN_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -63,6 +71,8 @@ const DEFAULT_IMIS_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_CACHE_TTL_SECS: u64 = 60;
 const DEFAULT_SAFETY_RECHECK_SECS: u64 = 300;
+const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 5;
+const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 const DEFAULT_PHONE_TYPES: &str = "_Work Phone,_Home Phone,Mobile";
 const DEFAULT_PHONE_COUNTRY: &str = "US";
 const MIN_SESSION_KEY_BYTES: usize = 64;
@@ -92,6 +102,8 @@ struct RawSettings {
     zendesk_api_cache_ttl_secs: Option<String>,
     safety_checks: Option<String>,
     safety_recheck_secs: Option<String>,
+    shutdown_drain_secs: Option<String>,
+    shutdown_timeout_secs: Option<String>,
     member_directory: Option<String>,
     member_phone_country: Option<String>,
     members_file: Option<String>,
@@ -113,6 +125,7 @@ pub struct Settings {
     pub zendesk: ZendeskSettings,
     pub zendesk_api: ZendeskApiSettings,
     pub safety: SafetySettings,
+    pub shutdown: ShutdownSettings,
     pub directory: DirectorySettings,
     pub phone: PhonePolicy,
     pub log_format: LogFormat,
@@ -176,6 +189,14 @@ pub enum SafetyMode {
     /// When the Zendesk API is down, end users whose external id matched recently may still
     /// sign in; staff never.
     Degraded,
+}
+
+/// How the process stops on SIGTERM: report not-ready for `drain` (so load balancers stop
+/// sending), then stop accepting and give in-flight requests up to `timeout` to finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownSettings {
+    pub drain: Duration,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -310,6 +331,22 @@ impl Validator {
         let zendesk = self.zendesk(&raw);
         let zendesk_api = self.zendesk_api(&raw);
         let safety = self.safety(&raw);
+        let shutdown = ShutdownSettings {
+            drain: Duration::from_secs(self.number(
+                "SHUTDOWN_DRAIN_SECS",
+                raw.shutdown_drain_secs.as_deref(),
+                DEFAULT_SHUTDOWN_DRAIN_SECS,
+                0..=300,
+                "seconds",
+            )),
+            timeout: Duration::from_secs(self.number(
+                "SHUTDOWN_TIMEOUT_SECS",
+                raw.shutdown_timeout_secs.as_deref(),
+                DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+                1..=300,
+                "seconds",
+            )),
+        };
         let phone = self.phone_policy(&raw);
         let directory = self.directory(&raw);
         let log_format = match non_empty(raw.log_format.as_deref()) {
@@ -351,6 +388,7 @@ impl Validator {
                 zendesk,
                 zendesk_api,
                 safety,
+                shutdown,
                 directory,
                 phone,
                 log_format,

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use url::Url;
 use zendesk_sso_bridge::config::{LogFormat, Settings};
 use zendesk_sso_bridge::link_staff;
 use zendesk_sso_bridge::members::demo::DEMO_MEMBERS;
@@ -31,6 +32,24 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Where browsers reach it, if not the listening address (e.g. behind a Service).
+        #[arg(long)]
+        public_url: Option<Url>,
+    },
+    /// Exit 0 if the bridge at --url answers /healthz (for images without a shell).
+    Healthcheck {
+        /// Base URL of the bridge.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: Url,
+    },
+    /// Probe a running bridge: /readyz, or with --demo a whole demo sign-in (Helm test).
+    SmokeTest {
+        /// Base URL of the bridge.
+        #[arg(long)]
+        url: Url,
+        /// The bridge runs `demo`: sign a demo member in through the simulator.
+        #[arg(long)]
+        demo: bool,
     },
     /// Test the configuration: reach iMIS and Zendesk, check Zendesk's JWT settings, sign a
     /// sample token. Exit code 0 when every check passes.
@@ -55,7 +74,26 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
-        Command::Demo { listen } => demo(listen).await,
+        Command::Demo { listen, public_url } => demo(listen, public_url).await,
+        Command::Healthcheck { url } => match zendesk_sso_bridge::smoke::healthcheck(&url).await {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::SmokeTest { url, demo } => {
+            match zendesk_sso_bridge::smoke::smoke_test(&url, demo).await {
+                Ok(report) => {
+                    println!("ok: {report}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("smoke test failed: {e:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Check { json } => check(json).await,
         Command::LinkStaff { apply } => link_staff(apply).await,
         Command::HashPassword => hash_from_stdin(),
@@ -93,14 +131,17 @@ async fn serve() -> anyhow::Result<ExitCode> {
         }
     };
     tracing::info!(address = %app.address(), version = env!("CARGO_PKG_VERSION"), "listening");
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(listen: SocketAddr) -> anyhow::Result<ExitCode> {
+async fn demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result<ExitCode> {
     telemetry::init(LogFormat::Pretty);
-    let app = Application::build_demo(listen).await?;
-    let base = format!("http://{}", app.address());
+    let app = Application::build_demo(listen, public_url.clone()).await?;
+    let base = match public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => format!("http://{}", app.address()),
+    };
     println!("zendesk-sso-bridge demo — nothing leaves this machine.");
     println!("  Start here:         {base}/");
     println!("  Simulated Zendesk:  {base}/_simulator/hc");
@@ -108,7 +149,7 @@ async fn demo(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     for m in DEMO_MEMBERS {
         println!("    {:<8} {:<14} {}", m.username, m.password, m.note);
     }
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::{Server, Service};
 use actix_web::middleware::DefaultHeaders;
@@ -14,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 use url::Url;
 
 use crate::audit::Audit;
-use crate::config::{DirectorySettings, Settings};
+use crate::config::{DirectorySettings, Settings, ShutdownSettings};
 use crate::members::MemberDirectory;
 use crate::members::demo::{DEMO_MEMBERS, demo_members};
 use crate::members::file::FileDirectory;
@@ -62,6 +63,8 @@ pub fn directory_for(
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    draining: Arc<AtomicBool>,
+    shutdown: ShutdownSettings,
 }
 
 impl Application {
@@ -76,11 +79,15 @@ impl Application {
 
     /// The `demo` command: a random session key and JWT secret, the demo members, and the
     /// Zendesk simulator at `/_simulator`. No configuration is read.
-    pub async fn build_demo(listen: SocketAddr) -> anyhow::Result<Self> {
+    /// `public_url` is where browsers reach it (default: the listening address).
+    pub async fn build_demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result<Self> {
         let listener =
             TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        let public_url = Url::parse(&format!("http://{address}"))?;
+        let public_url = match public_url {
+            Some(url) => url,
+            None => Url::parse(&format!("http://{address}"))?,
+        };
         let simulator_url = public_url.join("/_simulator")?;
         let secret = SecretString::from(crate::web::session::new_token()?);
         let settings = Settings {
@@ -105,6 +112,10 @@ impl Application {
                 mode: crate::config::SafetyMode::Strict,
                 recheck: std::time::Duration::from_secs(300),
             },
+            shutdown: crate::config::ShutdownSettings {
+                drain: std::time::Duration::ZERO,
+                timeout: std::time::Duration::from_secs(5),
+            },
             directory: DirectorySettings::File {
                 path: "(built-in demo members)".into(),
                 members: demo_members()?,
@@ -126,11 +137,12 @@ impl Application {
         let metrics = Metrics::new();
         let directory = directory_for(&settings, &metrics)?;
         let simulator = simulator.map(web::Data::new);
-        let api = ZendeskApi::new(
-            &settings.zendesk.url,
-            &settings.zendesk_api,
-            metrics.clone(),
-        )?;
+        // The demo's simulated Zendesk is this server: ask it on the address it listens on.
+        let api_base = match &simulator {
+            Some(_) => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
+            None => settings.zendesk.url.clone(),
+        };
+        let api = ZendeskApi::new(&api_base, &settings.zendesk_api, metrics.clone())?;
         let safety = Arc::new(SafetyGuard::new(
             api,
             settings.safety.mode,
@@ -174,6 +186,7 @@ impl Application {
             members: DEMO_MEMBERS,
         });
         let https = settings.public_url.scheme() == "https";
+        let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {
             directory,
             jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
@@ -184,6 +197,7 @@ impl Application {
             zendesk_base,
             delivery_csp,
             safety,
+            draining: draining.clone(),
             audit: Audit::new(metrics.clone()),
             metrics,
             demo,
@@ -243,8 +257,15 @@ impl Application {
             app.default_service(web::to(landing::not_found))
         })
         .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown.timeout.as_secs())
         .run();
-        Ok(Self { address, server })
+        Ok(Self {
+            address,
+            server,
+            draining,
+            shutdown: settings.shutdown,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -257,5 +278,42 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains: `/readyz` answers 503 for
+    /// `SHUTDOWN_DRAIN_SECS` while requests are still served, then the listener closes and
+    /// in-flight requests get up to `SHUTDOWN_TIMEOUT_SECS` to finish.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let draining = self.draining.clone();
+        let drain = self.shutdown.drain;
+        tokio::spawn(async move {
+            let signal = wait_for_stop_signal().await;
+            tracing::info!(
+                signal,
+                drain_secs = drain.as_secs(),
+                "stopping: draining first"
+            );
+            draining.store(true, Ordering::SeqCst);
+            tokio::time::sleep(drain).await;
+            tracing::info!("no longer accepting connections; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the process can only be killed; never stop on our own.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }

@@ -26,12 +26,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .chain(std::iter::once(state.safety.api().health()))
         .map(|u| u.report())
         .collect();
-    let ready = state.safety.ready();
+    let draining = state.draining.load(std::sync::atomic::Ordering::SeqCst);
+    let ready = state.safety.ready() && !draining;
     let degraded = upstreams.iter().any(|u| u.state == "degraded");
-    let status = match (ready, degraded) {
-        (false, _) => "not_ready",
-        (true, true) => "degraded",
-        (true, false) => "ready",
+    let status = match (draining, ready, degraded) {
+        (true, _, _) => "stopping",
+        (false, false, _) => "not_ready",
+        (false, true, true) => "degraded",
+        (false, true, false) => "ready",
     };
     let body = json!({
         "status": status,

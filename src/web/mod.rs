@@ -36,6 +36,8 @@ pub struct AppState {
     pub delivery_csp: String,
     /// The account-safety rules, applied before any token is minted.
     pub safety: Arc<SafetyGuard>,
+    /// Set on SIGTERM: `/readyz` answers 503 while in-flight requests finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub audit: Audit,
     pub metrics: Metrics,
     /// Demo mode only: the simulated help centre and the demo members, shown on `/`.

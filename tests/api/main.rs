@@ -12,6 +12,7 @@ mod health;
 mod imis_client;
 mod logout;
 mod member_system_errors;
+mod process;
 mod return_to;
 mod session;
 mod sign_in;
