@@ -8,6 +8,7 @@ mod admin_commands;
 mod command_line;
 mod csrf;
 mod demo;
+mod documentation;
 mod health;
 mod imis_client;
 mod logout;

@@ -1,0 +1,78 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows. */}}
+{{- define "bridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full resource name. */}}
+{{- define "bridge.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "bridge.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "bridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "bridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "bridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "bridge.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret the pods read: an existing one, or the one this chart renders. */}}
+{{- define "bridge.secretName" -}}
+{{- default (include "bridge.fullname" .) .Values.existingSecret }}
+{{- end }}
+
+{{- define "bridge.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The in-cluster base URL of the Service. */}}
+{{- define "bridge.serviceUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "bridge.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}
+
+{{/* Pods that keep running through disruptions. */}}
+{{- define "bridge.effectiveReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas }}{{ else }}{{ .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/* Impossible or unsafe combinations fail the install with the fix. */}}
+{{- define "bridge.validate" -}}
+{{- if not .Values.demo.enabled }}
+{{- $e := .Values.env }}
+{{- $s := .Values.secretEnv }}
+{{- if not $e.PUBLIC_URL }}{{ fail "env.PUBLIC_URL is required: the https URL members reach the bridge at (Zendesk's remote login URL is PUBLIC_URL/login)" }}{{ end }}
+{{- if not $e.ZENDESK_SUBDOMAIN }}{{ fail "env.ZENDESK_SUBDOMAIN is required: the `acme` of https://acme.zendesk.com" }}{{ end }}
+{{- if and (eq (default "imis" $e.MEMBER_DIRECTORY) "imis") (not $e.IMIS_BASE_URL) }}{{ fail "env.IMIS_BASE_URL is required with MEMBER_DIRECTORY=imis" }}{{ end }}
+{{- if and (eq (default "imis" $e.MEMBER_DIRECTORY) "file") (not $e.MEMBERS_FILE) }}{{ fail "env.MEMBERS_FILE is required with MEMBER_DIRECTORY=file (mount the file with extraVolumes / extraVolumeMounts)" }}{{ end }}
+{{- if not .Values.existingSecret }}
+{{- if not $s.SESSION_KEY }}{{ fail "secretEnv.SESSION_KEY is required (openssl rand -base64 64), or set existingSecret" }}{{ end }}
+{{- if not $s.ZENDESK_JWT_SECRET }}{{ fail "secretEnv.ZENDESK_JWT_SECRET is required (Zendesk Admin Center > Single sign-on > JWT), or set existingSecret" }}{{ end }}
+{{- $oauth := $s.ZENDESK_API_OAUTH_TOKEN }}
+{{- $client := and $e.ZENDESK_API_CLIENT_ID $s.ZENDESK_API_CLIENT_SECRET }}
+{{- $token := and $e.ZENDESK_API_EMAIL $s.ZENDESK_API_TOKEN }}
+{{- if not (or $oauth $client $token) }}{{ fail "Zendesk API credentials are required: secretEnv.ZENDESK_API_OAUTH_TOKEN, or env.ZENDESK_API_CLIENT_ID + secretEnv.ZENDESK_API_CLIENT_SECRET, or env.ZENDESK_API_EMAIL + secretEnv.ZENDESK_API_TOKEN (or existingSecret)" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}{{ fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}{{ end }}
+{{- end }}

@@ -1,0 +1,102 @@
+//! Every setting is documented once, in the same words, in `.env.example` and in the Helm
+//! chart's `values.yaml`, and those are exactly the variables the service reads.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use zendesk_sso_bridge::config::KNOWN_VARIABLES;
+
+const ENV_EXAMPLE: &str = include_str!("../../.env.example");
+const VALUES: &str = include_str!("../../helm/zendesk-sso-bridge/values.yaml");
+
+fn words(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `.env.example`: blocks separated by blank lines, each its description then one variable
+/// (`NAME=...` or `# NAME=...`).
+fn env_example() -> BTreeMap<String, String> {
+    let mut docs = BTreeMap::new();
+    for block in ENV_EXAMPLE.split("\n\n") {
+        let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+        let Some((last, doc)) = lines.split_last() else {
+            continue;
+        };
+        let assignment = last.trim_start_matches('#').trim();
+        let Some((name, _)) = assignment.split_once('=') else {
+            continue;
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            continue;
+        }
+        assert!(!doc.is_empty(), "{name} has no description in .env.example");
+        assert!(
+            docs.insert(name.to_owned(), words(doc)).is_none(),
+            "{name} twice in .env.example"
+        );
+    }
+    docs
+}
+
+/// `values.yaml`: the keys of the `env:` and `secretEnv:` maps, each with the comment above it.
+fn values_settings() -> BTreeMap<String, String> {
+    let mut docs = BTreeMap::new();
+    let mut inside = false;
+    let mut comment: Vec<&str> = Vec::new();
+    for line in VALUES.lines() {
+        if !line.starts_with(' ') && !line.starts_with('#') && !line.trim().is_empty() {
+            inside = matches!(line.trim_end(), "env:" | "secretEnv:");
+            comment.clear();
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') {
+            comment.push(trimmed);
+        } else if let Some((key, _)) = trimmed.split_once(':') {
+            assert!(
+                !comment.is_empty(),
+                "{key} has no description in values.yaml"
+            );
+            docs.insert(key.to_owned(), words(&comment));
+            comment.clear();
+        }
+    }
+    docs
+}
+
+#[test]
+fn env_example_documents_exactly_the_variables_the_service_reads() {
+    let documented: BTreeSet<String> = env_example().into_keys().collect();
+    let read: BTreeSet<String> = KNOWN_VARIABLES
+        .iter()
+        .map(|v| v.to_string())
+        .chain(["RUST_LOG".to_owned()])
+        .collect();
+    assert_eq!(documented, read);
+}
+
+#[test]
+fn the_chart_offers_every_setting_in_the_same_words() {
+    let example = env_example();
+    let chart = values_settings();
+    // `NAME_FILE` variants are for mounted files; the chart passes secrets by secretKeyRef.
+    let expected: BTreeSet<&String> = example
+        .keys()
+        .filter(|k| !(k.ends_with("_FILE") && example.contains_key(k.trim_end_matches("_FILE"))))
+        .collect();
+    let offered: BTreeSet<&String> = chart.keys().collect();
+    assert_eq!(offered, expected);
+    for (name, doc) in &chart {
+        assert_eq!(doc, &example[name], "{name} is described differently");
+    }
+}
