@@ -23,6 +23,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LISTEN_ADDR",
     "SHUTDOWN_DRAIN_SECS",
     "SHUTDOWN_TIMEOUT_SECS",
+    "TRUSTED_PROXIES",
+    "THROTTLE_USER_FAILURES",
+    "THROTTLE_IP_FAILURES",
+    "THROTTLE_WINDOW_SECS",
     "PUBLIC_URL",
     "SESSION_KEY",
     "SESSION_KEY_FILE",
@@ -63,6 +67,8 @@ const OUR_PREFIXES: &[&str] = &[
     "MEMBERS_",
     "SAFETY_",
     "SHUTDOWN_",
+    "THROTTLE_",
+    "TRUSTED_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -72,6 +78,9 @@ const DEFAULT_ZENDESK_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_CACHE_TTL_SECS: u64 = 60;
 const DEFAULT_SAFETY_RECHECK_SECS: u64 = 300;
 const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 5;
+const DEFAULT_THROTTLE_USER_FAILURES: u64 = 5;
+const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
+const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 const DEFAULT_PHONE_TYPES: &str = "_Work Phone,_Home Phone,Mobile";
 const DEFAULT_PHONE_COUNTRY: &str = "US";
@@ -104,6 +113,10 @@ struct RawSettings {
     safety_recheck_secs: Option<String>,
     shutdown_drain_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
+    trusted_proxies: Option<String>,
+    throttle_user_failures: Option<String>,
+    throttle_ip_failures: Option<String>,
+    throttle_window_secs: Option<String>,
     member_directory: Option<String>,
     member_phone_country: Option<String>,
     members_file: Option<String>,
@@ -126,6 +139,9 @@ pub struct Settings {
     pub zendesk_api: ZendeskApiSettings,
     pub safety: SafetySettings,
     pub shutdown: ShutdownSettings,
+    pub throttle: ThrottleSettings,
+    /// Proxies whose `X-Forwarded-For` is believed (the member's address is behind them).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub directory: DirectorySettings,
     pub phone: PhonePolicy,
     pub log_format: LogFormat,
@@ -197,6 +213,24 @@ pub enum SafetyMode {
 pub struct ShutdownSettings {
     pub drain: Duration,
     pub timeout: Duration,
+}
+
+/// Failed sign-ins allowed per user name and per client address within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    pub user_failures: u32,
+    pub ip_failures: u32,
+    pub window: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            user_failures: DEFAULT_THROTTLE_USER_FAILURES as u32,
+            ip_failures: DEFAULT_THROTTLE_IP_FAILURES as u32,
+            window: Duration::from_secs(DEFAULT_THROTTLE_WINDOW_SECS),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -331,6 +365,30 @@ impl Validator {
         let zendesk = self.zendesk(&raw);
         let zendesk_api = self.zendesk_api(&raw);
         let safety = self.safety(&raw);
+        let throttle = ThrottleSettings {
+            user_failures: self.number(
+                "THROTTLE_USER_FAILURES",
+                raw.throttle_user_failures.as_deref(),
+                DEFAULT_THROTTLE_USER_FAILURES,
+                1..=1000,
+                "failed sign-ins",
+            ) as u32,
+            ip_failures: self.number(
+                "THROTTLE_IP_FAILURES",
+                raw.throttle_ip_failures.as_deref(),
+                DEFAULT_THROTTLE_IP_FAILURES,
+                1..=100_000,
+                "failed sign-ins",
+            ) as u32,
+            window: Duration::from_secs(self.number(
+                "THROTTLE_WINDOW_SECS",
+                raw.throttle_window_secs.as_deref(),
+                DEFAULT_THROTTLE_WINDOW_SECS,
+                10..=86_400,
+                "seconds",
+            )),
+        };
+        let trusted_proxies = self.trusted_proxies(raw.trusted_proxies.as_deref());
         let shutdown = ShutdownSettings {
             drain: Duration::from_secs(self.number(
                 "SHUTDOWN_DRAIN_SECS",
@@ -389,6 +447,8 @@ impl Validator {
                 zendesk_api,
                 safety,
                 shutdown,
+                throttle,
+                trusted_proxies,
                 directory,
                 phone,
                 log_format,
@@ -765,6 +825,28 @@ impl Validator {
             mode,
             recheck: Duration::from_secs(recheck),
         }
+    }
+
+    fn trusted_proxies(&mut self, value: Option<&str>) -> Vec<ipnet::IpNet> {
+        let mut nets = Vec::new();
+        for item in value.unwrap_or_default().split(',').map(str::trim) {
+            if item.is_empty() {
+                continue;
+            }
+            let parsed = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => nets.push(net),
+                Err(_) => self.problem(
+                    "TRUSTED_PROXIES",
+                    format!(
+                        "`{item}` is not an IP address or CIDR range; list your load balancers like `10.0.0.0/8,192.0.2.10`"
+                    ),
+                ),
+            }
+        }
+        nets
     }
 
     fn brand_hosts(&mut self, value: Option<&str>) -> Vec<String> {

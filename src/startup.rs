@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::telemetry::RootSpan;
 use crate::web::return_to::ReturnToPolicy;
 use crate::web::session::CookieSealer;
+use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo, health, landing, login, logout};
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
@@ -116,6 +117,8 @@ impl Application {
                 drain: std::time::Duration::ZERO,
                 timeout: std::time::Duration::from_secs(5),
             },
+            throttle: Default::default(),
+            trusted_proxies: Vec::new(),
             directory: DirectorySettings::File {
                 path: "(built-in demo members)".into(),
                 members: demo_members()?,
@@ -198,6 +201,8 @@ impl Application {
             delivery_csp,
             safety,
             draining: draining.clone(),
+            throttle: Throttle::new(settings.throttle),
+            trusted_proxies: settings.trusted_proxies.clone(),
             audit: Audit::new(metrics.clone()),
             metrics,
             demo,

@@ -5,6 +5,8 @@
 //! POST: check the form came from our page (CSRF token + `Sec-Fetch-Site`), authenticate with
 //! the member directory, admit the member, start a new session, deliver the JWT.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -20,6 +22,7 @@ use crate::web::pages::{self, DeliveryPage, LoginPage, MessagePage};
 use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
 };
+use crate::web::throttle::{Gate, client_ip};
 use crate::web::{AppState, error_id};
 use crate::zendesk::safety::Denial;
 
@@ -52,6 +55,8 @@ pub enum LoginError {
     FormExpired,
     #[error("sign-in refused: {0}")]
     Refused(Refusal),
+    #[error("too many failed sign-ins; retry after {retry_after:?}")]
+    Throttled { retry_after: Duration },
     #[error("sign-in refused by an account-safety rule: {denial} (error id {error_id})")]
     Denied { denial: Denial, error_id: String },
     #[error("the member system is unavailable (error id {error_id})")]
@@ -82,6 +87,7 @@ impl ResponseError for LoginError {
         match self {
             LoginError::BadRequest => StatusCode::BAD_REQUEST,
             LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
+            LoginError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             LoginError::Denied {
                 denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
                 ..
@@ -97,6 +103,16 @@ impl ResponseError for LoginError {
             LoginError::BadRequest => MessagePage::bad_request(),
             LoginError::FormExpired => MessagePage::form_expired(),
             LoginError::Refused(refusal) => MessagePage::refused(*refusal),
+            LoginError::Throttled { retry_after } => {
+                let minutes = retry_after.as_secs().div_ceil(60).max(1);
+                let mut response =
+                    pages::html(self.status_code(), &MessagePage::throttled(minutes));
+                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             LoginError::Denied { denial, error_id } => MessagePage::denied(*denial, error_id),
             LoginError::MemberSystemUnavailable { error_id, source } => {
                 tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
@@ -194,9 +210,22 @@ pub async fn submit(
         return Err(LoginError::BadRequest);
     }
 
+    let ip = client_ip(&req, &state.trusted_proxies);
+    match state.throttle.gate(ip, username) {
+        Gate::Open => {}
+        Gate::Slow(pause) => tokio::time::sleep(pause).await,
+        Gate::Closed { retry_after } => {
+            state
+                .audit
+                .sign_in(request_id, Outcome::Failed, "throttled", None, None);
+            return Err(LoginError::Throttled { retry_after });
+        }
+    }
+
     let profile = match state.directory.authenticate(username, &password).await {
         Ok(profile) => profile,
         Err(DirectoryError::InvalidCredentials) => {
+            state.throttle.failed(ip, username);
             state.audit.sign_in(
                 request_id,
                 Outcome::Failed,
@@ -293,6 +322,7 @@ pub async fn submit(
     response
         .add_cookie(&state.cookies.removal(LOGIN_COOKIE))
         .map_err(anyhow::Error::from)?;
+    state.throttle.succeeded(username);
     state.audit.sign_in(
         request_id,
         Outcome::Success,

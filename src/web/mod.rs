@@ -7,6 +7,7 @@ pub mod logout;
 pub mod pages;
 pub mod return_to;
 pub mod session;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub safety: Arc<SafetyGuard>,
     /// Set on SIGTERM: `/readyz` answers 503 while in-flight requests finish.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    pub throttle: throttle::Throttle,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub audit: Audit,
     pub metrics: Metrics,
     /// Demo mode only: the simulated help centre and the demo members, shown on `/`.

@@ -66,6 +66,8 @@ pub struct MessagePage {
     pub paragraphs: Vec<&'static str>,
     /// Text from elsewhere (Zendesk's error message), shown escaped.
     pub quoted: Option<String>,
+    /// A sentence built for this page (e.g. how long to wait).
+    pub note: Option<String>,
     pub error_id: Option<String>,
     pub links: Vec<Link>,
     pub admin_links: Vec<Link>,
@@ -161,6 +163,20 @@ impl MessagePage {
             title,
             paragraphs,
             error_id: Some(error_id.to_owned()),
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    pub fn throttled(minutes: u64) -> Self {
+        let plural = if minutes == 1 { "" } else { "s" };
+        Self {
+            title: "Too many sign-in attempts",
+            paragraphs: vec![
+                "There have been too many unsuccessful sign-in attempts, so sign-in is paused for a while to protect your account.",
+                "If you have forgotten your password, reset it in the member system first.",
+            ],
+            note: Some(format!("You can try again in {minutes} minute{plural}.")),
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }

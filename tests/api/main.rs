@@ -18,4 +18,5 @@ mod return_to;
 mod session;
 mod sign_in;
 mod startup_check;
+mod throttling;
 mod zendesk_client;
