@@ -87,7 +87,12 @@ pub async fn run(settings: &Settings) -> Report {
         Err(e) => report.push("member directory", Status::Failed, format!("{e:#}")),
     }
 
-    match ZendeskApi::new(&settings.zendesk.url, &settings.zendesk_api, metrics) {
+    match ZendeskApi::new(
+        &settings.zendesk.url,
+        &settings.zendesk_api,
+        metrics,
+        settings.breaker,
+    ) {
         Ok(api) => match api.jwt_configs().await {
             Ok(configs) => {
                 report.push(

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
+use crate::upstream::BreakerSettings;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
 pub const KNOWN_VARIABLES: &[&str] = &[
@@ -24,6 +25,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "SHUTDOWN_DRAIN_SECS",
     "SHUTDOWN_TIMEOUT_SECS",
     "TRUSTED_PROXIES",
+    "UPSTREAM_CIRCUIT_FAILURES",
+    "UPSTREAM_CIRCUIT_COOLDOWN_SECS",
     "THROTTLE_USER_FAILURES",
     "THROTTLE_IP_FAILURES",
     "THROTTLE_WINDOW_SECS",
@@ -69,6 +72,7 @@ const OUR_PREFIXES: &[&str] = &[
     "SHUTDOWN_",
     "THROTTLE_",
     "TRUSTED_",
+    "UPSTREAM_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -114,6 +118,8 @@ struct RawSettings {
     shutdown_drain_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
     trusted_proxies: Option<String>,
+    upstream_circuit_failures: Option<String>,
+    upstream_circuit_cooldown_secs: Option<String>,
     throttle_user_failures: Option<String>,
     throttle_ip_failures: Option<String>,
     throttle_window_secs: Option<String>,
@@ -140,6 +146,8 @@ pub struct Settings {
     pub safety: SafetySettings,
     pub shutdown: ShutdownSettings,
     pub throttle: ThrottleSettings,
+    /// The circuit breaker in front of iMIS and the Zendesk API.
+    pub breaker: BreakerSettings,
     /// Proxies whose `X-Forwarded-For` is believed (the member's address is behind them).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub directory: DirectorySettings,
@@ -389,6 +397,22 @@ impl Validator {
             )),
         };
         let trusted_proxies = self.trusted_proxies(raw.trusted_proxies.as_deref());
+        let breaker = BreakerSettings {
+            failures: self.number(
+                "UPSTREAM_CIRCUIT_FAILURES",
+                raw.upstream_circuit_failures.as_deref(),
+                5,
+                1..=1000,
+                "failures",
+            ) as u32,
+            cooldown: Duration::from_secs(self.number(
+                "UPSTREAM_CIRCUIT_COOLDOWN_SECS",
+                raw.upstream_circuit_cooldown_secs.as_deref(),
+                30,
+                1..=3600,
+                "seconds",
+            )),
+        };
         let shutdown = ShutdownSettings {
             drain: Duration::from_secs(self.number(
                 "SHUTDOWN_DRAIN_SECS",
@@ -448,6 +472,7 @@ impl Validator {
                 safety,
                 shutdown,
                 throttle,
+                breaker,
                 trusted_proxies,
                 directory,
                 phone,

@@ -187,7 +187,12 @@ async fn link_staff(apply: bool) -> anyhow::Result<ExitCode> {
     telemetry::init(settings.log_format);
     let metrics = Metrics::new();
     let directory = directory_for(&settings, &metrics)?;
-    let api = ZendeskApi::new(&settings.zendesk.url, &settings.zendesk_api, metrics)?;
+    let api = ZendeskApi::new(
+        &settings.zendesk.url,
+        &settings.zendesk_api,
+        metrics,
+        settings.breaker,
+    )?;
     let plan = link_staff::plan(&api, directory.as_ref()).await?;
     print!("{}", plan.to_text(apply));
     if !apply {

@@ -54,6 +54,7 @@ pub fn directory_for(
             imis,
             settings.phone.clone(),
             metrics.clone(),
+            settings.breaker,
         )?),
         DirectorySettings::File { members, .. } => {
             Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
@@ -118,6 +119,7 @@ impl Application {
                 timeout: std::time::Duration::from_secs(5),
             },
             throttle: Default::default(),
+            breaker: Default::default(),
             trusted_proxies: Vec::new(),
             directory: DirectorySettings::File {
                 path: "(built-in demo members)".into(),
@@ -145,7 +147,12 @@ impl Application {
             Some(_) => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
             None => settings.zendesk.url.clone(),
         };
-        let api = ZendeskApi::new(&api_base, &settings.zendesk_api, metrics.clone())?;
+        let api = ZendeskApi::new(
+            &api_base,
+            &settings.zendesk_api,
+            metrics.clone(),
+            settings.breaker,
+        )?;
         let safety = Arc::new(SafetyGuard::new(
             api,
             settings.safety.mode,

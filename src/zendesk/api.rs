@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::config::{ZendeskApiAuth, ZendeskApiSettings};
 use crate::metrics::Metrics;
-use crate::upstream::UpstreamHealth;
+use crate::upstream::{BreakerSettings, UpstreamHealth, jittered};
 
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.
@@ -264,6 +264,7 @@ impl ZendeskApi {
         base: &Url,
         settings: &ZendeskApiSettings,
         metrics: Metrics,
+        breaker: BreakerSettings,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -281,7 +282,7 @@ impl ZendeskApi {
                 .expire_after(TokenExpiry)
                 .build(),
             metrics,
-            health: UpstreamHealth::new(UPSTREAM),
+            health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
         })
     }
 
@@ -397,6 +398,9 @@ impl ZendeskApi {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Response, ApiError> {
+        self.health
+            .permit()
+            .map_err(|open| ApiError::Unavailable(anyhow!(open)))?;
         let idempotent = method == Method::GET;
         let mut renewed = false;
         let mut attempt = 0;
@@ -419,7 +423,7 @@ impl ZendeskApi {
                 _ => None,
             };
             if let (Some(wait), 1) = (wait, attempt) {
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep(jittered(wait)).await;
                 continue;
             }
             let response = match result {
@@ -442,6 +446,8 @@ impl ZendeskApi {
                 return Err(ApiError::Unauthorized(status));
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
+                // Rate limited is an answer: the upstream is alive.
+                self.health.record_ok();
                 let wait = header_number(&response, "retry-after")
                     .filter(|s| *s >= 0)
                     .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));

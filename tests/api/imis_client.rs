@@ -12,6 +12,7 @@ use zendesk_sso_bridge::members::imis::ImisDirectory;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
 use zendesk_sso_bridge::members::{DirectoryError, MemberDirectory, MemberStatus, Refusal};
 use zendesk_sso_bridge::metrics::Metrics;
+use zendesk_sso_bridge::upstream::BreakerSettings;
 
 use crate::helpers::{IMIS_PREFIX, Member, form};
 
@@ -26,7 +27,13 @@ fn directory(server: &MockServer, service: Option<(&str, &str)>) -> ImisDirector
         }),
         timeout: Duration::from_millis(500),
     };
-    ImisDirectory::new(&settings, PhonePolicy::default(), Metrics::new()).expect("client")
+    ImisDirectory::new(
+        &settings,
+        PhonePolicy::default(),
+        Metrics::new(),
+        BreakerSettings::default(),
+    )
+    .expect("client")
 }
 
 async fn token_for(server: &MockServer, username: &str, password: &str, body: serde_json::Value) {

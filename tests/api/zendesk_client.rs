@@ -9,6 +9,7 @@ use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use zendesk_sso_bridge::config::{ZendeskApiAuth, ZendeskApiSettings};
 use zendesk_sso_bridge::metrics::Metrics;
+use zendesk_sso_bridge::upstream::BreakerSettings;
 use zendesk_sso_bridge::zendesk::api::{ApiError, ZendeskApi, ZendeskRole};
 
 fn api_with(server: &MockServer, auth: ZendeskApiAuth, metrics: Metrics) -> ZendeskApi {
@@ -17,7 +18,13 @@ fn api_with(server: &MockServer, auth: ZendeskApiAuth, metrics: Metrics) -> Zend
         timeout: Duration::from_millis(500),
         cache_ttl: Duration::from_secs(60),
     };
-    ZendeskApi::new(&server.uri().parse().expect("url"), &settings, metrics).expect("client")
+    ZendeskApi::new(
+        &server.uri().parse().expect("url"),
+        &settings,
+        metrics,
+        BreakerSettings::default(),
+    )
+    .expect("client")
 }
 
 fn bearer(server: &MockServer) -> ZendeskApi {

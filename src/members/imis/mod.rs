@@ -24,7 +24,7 @@ use crate::config::{ImisSettings, ServiceAccount};
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
-use crate::upstream::UpstreamHealth;
+use crate::upstream::{BreakerSettings, UpstreamHealth, jittered};
 use wire::{OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
 const UPSTREAM: &str = "imis";
@@ -86,6 +86,7 @@ impl ImisDirectory {
         settings: &ImisSettings,
         phone: PhonePolicy,
         metrics: Metrics,
+        breaker: BreakerSettings,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -105,7 +106,7 @@ impl ImisDirectory {
                 .build(),
             phone,
             metrics,
-            health: UpstreamHealth::new(UPSTREAM),
+            health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
         })
     }
 
@@ -218,7 +219,7 @@ impl ImisDirectory {
                 _ => None,
             };
             match wait {
-                Some(wait) if attempt < 2 => tokio::time::sleep(wait).await,
+                Some(wait) if attempt < 2 => tokio::time::sleep(jittered(wait)).await,
                 _ => {
                     break result
                         .with_context(|| format!("iMIS {operation} could not be reached"))?;
@@ -405,6 +406,9 @@ impl MemberDirectory for ImisDirectory {
         username: &str,
         password: &SecretString,
     ) -> Result<MemberProfile, DirectoryError> {
+        self.health
+            .permit()
+            .map_err(|open| DirectoryError::Unavailable(anyhow!(open)))?;
         let grant = self.password_grant(username, password).await?;
         let user_name = grant.user_name.as_deref().unwrap_or(username.trim());
         let result = match &self.service {
