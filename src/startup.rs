@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::{Server, Service};
+use actix_web::http::StatusCode;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use futures_util::future::Either;
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 use url::Url;
@@ -25,7 +27,7 @@ use crate::telemetry::RootSpan;
 use crate::web::return_to::ReturnToPolicy;
 use crate::web::session::CookieSealer;
 use crate::web::throttle::Throttle;
-use crate::web::{AppState, DemoInfo, health, landing, login, logout};
+use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages};
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
 use crate::zendesk::safety::{ConfigVerdict, SafetyGuard};
@@ -37,6 +39,9 @@ pub enum StartupError {
     #[error("refusing to serve: {0}")]
     UnsafeZendeskConfig(String),
 }
+
+/// The longest query string accepted (`return_to` alone is capped at 2048 characters).
+const MAX_QUERY_BYTES: usize = 4096;
 
 /// The most a form body may hold (user name + password + token fit in far less).
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -232,6 +237,18 @@ impl Application {
                         .error_handler(|e, _| login::bad_request(e)),
                 )
                 .app_data(web::QueryConfig::default().error_handler(|e, _| login::bad_request(e)))
+                .wrap_fn(|req, srv| {
+                    // Zendesk's own query (return_to, brand_id, locale_id, timestamp) is far
+                    // shorter; anything longer is refused before any handler runs.
+                    if req.query_string().len() > MAX_QUERY_BYTES {
+                        let response = pages::html(
+                            StatusCode::URI_TOO_LONG,
+                            &pages::MessagePage::bad_request(),
+                        );
+                        return Either::Left(std::future::ready(Ok(req.into_response(response))));
+                    }
+                    Either::Right(srv.call(req))
+                })
                 .wrap_fn(|req, srv| {
                     let metrics = req
                         .app_data::<web::Data<AppState>>()
