@@ -5,7 +5,8 @@
 //! - any query string or form body gets a page, never a server error;
 //! - Zendesk's logout message can never inject markup;
 //! - every minted token passes the checks a strict verifier (PyJWT-like) would make.
-//! Failing inputs are saved by proptest under `proptest-regressions/` and replayed first.
+//!
+//! Failing inputs are saved by proptest under `tests/proptest-regressions/` and replayed first.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -169,12 +170,12 @@ proptest! {
 
     #[test]
     fn any_json_maps_to_a_profile_or_nothing_without_panicking(value in json_value()) {
-        if let Ok(person) = serde_json::from_value::<PersonData>(value.clone()) {
-            if let Some(profile) = person.into_profile(&PhonePolicy::default()) {
-                prop_assert!(!profile.id.is_empty());
-                if let Some(phone) = profile.phone {
-                    prop_assert!(phone.starts_with('+'));
-                }
+        if let Ok(person) = serde_json::from_value::<PersonData>(value.clone())
+            && let Some(profile) = person.into_profile(&PhonePolicy::default())
+        {
+            prop_assert!(!profile.id.is_empty());
+            if let Some(phone) = profile.phone {
+                prop_assert!(phone.starts_with('+'));
             }
         }
         let bytes = value.to_string().into_bytes();
