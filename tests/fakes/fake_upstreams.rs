@@ -1,0 +1,140 @@
+//! Fake iMIS and Zendesk (API and `/access/jwt`) for load tests and benchmarks — a test double,
+//! never part of the product. Members are `member1`, `member2`, ... with the password
+//! `password`; everyone else gets `invalid_grant`. Every answer waits `--latency-ms` first.
+//!
+//!   cargo run --release --example fake-upstreams -- --listen 127.0.0.1:9100 --latency-ms 20
+//!   IMIS_BASE_URL=http://127.0.0.1:9100/imis  ZENDESK_URL=http://127.0.0.1:9100
+
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Clone, Copy)]
+struct Latency(Duration);
+
+async fn pause(latency: &Latency) {
+    if !latency.0.is_zero() {
+        tokio::time::sleep(latency.0).await;
+    }
+}
+
+#[derive(Deserialize)]
+struct Grant {
+    username: String,
+    password: String,
+}
+
+fn member_number(username: &str) -> Option<u64> {
+    username.strip_prefix("member")?.parse().ok()
+}
+
+async fn token(latency: web::Data<Latency>, form: web::Form<Grant>) -> HttpResponse {
+    pause(&latency).await;
+    match (member_number(&form.username), form.password.as_str()) {
+        (Some(_), "password") => HttpResponse::Ok().json(json!({
+            "access_token": format!("t-{}", form.username), "token_type": "bearer",
+            "expires_in": 1199, "userName": form.username})),
+        _ => HttpResponse::BadRequest().json(json!({"error": "invalid_grant",
+            "error_description": "The user name or password is incorrect."})),
+    }
+}
+
+#[derive(Deserialize)]
+struct UserQuery {
+    #[serde(rename = "UserName")]
+    user_name: String,
+}
+
+async fn user(latency: web::Data<Latency>, query: web::Query<UserQuery>) -> HttpResponse {
+    pause(&latency).await;
+    let items: Vec<_> = member_number(&query.user_name)
+        .map(|n| json!({"UserId": (100_000 + n).to_string(), "UserName": query.user_name}))
+        .into_iter()
+        .collect();
+    HttpResponse::Ok().json(json!({"Items": {"$values": items}, "Count": items.len()}))
+}
+
+fn person(id: u64) -> serde_json::Value {
+    json!({
+        "$type": "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
+        "PartyId": id.to_string(), "Id": id.to_string(),
+        "PersonName": {"FullName": format!("Member {id}")},
+        "Status": {"PartyStatusId": "A"},
+        "Emails": {"$values": [{"Address": format!("member{}@members.example", id - 100_000), "EmailType": "_Primary", "IsPrimary": true}]},
+        "Phones": {"$values": [{"Number": "(310) 388-4000", "PhoneType": "_Work Phone"}]},
+    })
+}
+
+async fn party(latency: web::Data<Latency>, id: web::Path<u64>) -> HttpResponse {
+    pause(&latency).await;
+    HttpResponse::Ok().json(person(id.into_inner()))
+}
+
+async fn parties(latency: web::Data<Latency>, req: HttpRequest) -> HttpResponse {
+    pause(&latency).await;
+    let n = req
+        .query_string()
+        .split("member")
+        .nth(1)
+        .and_then(|rest| rest.split('%').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    let items: Vec<_> = n.map(|n| person(100_000 + n)).into_iter().collect();
+    HttpResponse::Ok().json(json!({"Items": {"$values": items}}))
+}
+
+async fn remote_authentications(latency: web::Data<Latency>) -> HttpResponse {
+    pause(&latency).await;
+    HttpResponse::Ok().json(
+        json!({"remote_authentications": [{"type": "jwt", "is_active": true,
+        "update_external_ids": false}]}),
+    )
+}
+
+async fn users_search(latency: web::Data<Latency>) -> HttpResponse {
+    pause(&latency).await;
+    HttpResponse::Ok().json(json!({"users": [], "count": 0, "next_page": null}))
+}
+
+async fn access_jwt() -> HttpResponse {
+    HttpResponse::Ok().body("signed in")
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str, default: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let listen = value("--listen", "127.0.0.1:9100");
+    let latency = Latency(Duration::from_millis(
+        value("--latency-ms", "0").parse().unwrap_or(0),
+    ));
+    let workers = value("--workers", "1").parse().unwrap_or(1);
+    println!(
+        "fake upstreams on http://{listen} (latency {} ms)",
+        latency.0.as_millis()
+    );
+    HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(latency))
+            .route("/imis/token", web::post().to(token))
+            .route("/imis/api/User", web::get().to(user))
+            .route("/imis/api/Party", web::get().to(parties))
+            .route("/imis/api/Party/{id}", web::get().to(party))
+            .route(
+                "/api/v2/remote_authentications",
+                web::get().to(remote_authentications),
+            )
+            .route("/api/v2/users/search", web::get().to(users_search))
+            .route("/access/jwt", web::post().to(access_jwt))
+    })
+    .workers(workers)
+    .bind(listen)?
+    .run()
+    .await
+}
