@@ -139,6 +139,7 @@ impl Report {
             name: "Sample Member".into(),
             email: "sample.member@example.org".into(),
             phone: Some("+13103884000".into()),
+            claims: Default::default(),
         };
         let signer = JwtSigner::new(&settings.zendesk.jwt_secret);
         let mut validation = Validation::new(Algorithm::HS256);

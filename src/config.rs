@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
+use crate::policy::Policy;
 use crate::upstream::BreakerSettings;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
@@ -25,6 +26,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "SHUTDOWN_DRAIN_SECS",
     "SHUTDOWN_TIMEOUT_SECS",
     "TRUSTED_PROXIES",
+    "POLICY_FILE",
     "UPSTREAM_CIRCUIT_FAILURES",
     "UPSTREAM_CIRCUIT_COOLDOWN_SECS",
     "THROTTLE_USER_FAILURES",
@@ -73,6 +75,7 @@ const OUR_PREFIXES: &[&str] = &[
     "THROTTLE_",
     "TRUSTED_",
     "UPSTREAM_",
+    "POLICY_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -118,6 +121,7 @@ struct RawSettings {
     shutdown_drain_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
     trusted_proxies: Option<String>,
+    policy_file: Option<String>,
     upstream_circuit_failures: Option<String>,
     upstream_circuit_cooldown_secs: Option<String>,
     throttle_user_failures: Option<String>,
@@ -146,6 +150,8 @@ pub struct Settings {
     pub safety: SafetySettings,
     pub shutdown: ShutdownSettings,
     pub throttle: ThrottleSettings,
+    /// Who may sign in and which claims are sent (`POLICY_FILE`; the default policy without).
+    pub policy: Policy,
     /// The circuit breaker in front of iMIS and the Zendesk API.
     pub breaker: BreakerSettings,
     /// Proxies whose `X-Forwarded-For` is believed (the member's address is behind them).
@@ -429,7 +435,8 @@ impl Validator {
                 "seconds",
             )),
         };
-        let phone = self.phone_policy(&raw);
+        let policy = self.policy(raw.policy_file.as_deref());
+        let phone = policy.phone_policy(self.phone_policy(&raw));
         let directory = self.directory(&raw);
         let log_format = match non_empty(raw.log_format.as_deref()) {
             None | Some("json") => LogFormat::Json,
@@ -472,6 +479,7 @@ impl Validator {
                 safety,
                 shutdown,
                 throttle,
+                policy,
                 breaker,
                 trusted_proxies,
                 directory,
@@ -849,6 +857,25 @@ impl Validator {
         SafetySettings {
             mode,
             recheck: Duration::from_secs(recheck),
+        }
+    }
+
+    fn policy(&mut self, path: Option<&str>) -> Policy {
+        let Some(path) = non_empty(path) else {
+            return Policy::default();
+        };
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| format!("`{path}` cannot be read: {e}"))
+            .and_then(|text| Policy::parse(&text).map_err(|e| format!("`{path}`: {e}")));
+        match parsed {
+            Ok(policy) => {
+                self.warnings.extend(policy.warnings());
+                policy
+            }
+            Err(e) => {
+                self.problem("POLICY_FILE", e);
+                Policy::default()
+            }
         }
     }
 

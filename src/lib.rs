@@ -9,6 +9,7 @@ pub mod config;
 pub mod link_staff;
 pub mod members;
 pub mod metrics;
+pub mod policy;
 pub mod smoke;
 pub mod startup;
 pub mod telemetry;

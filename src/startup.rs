@@ -55,12 +55,15 @@ pub fn directory_for(
     metrics: &Metrics,
 ) -> anyhow::Result<Arc<dyn MemberDirectory>> {
     Ok(match &settings.directory {
-        DirectorySettings::Imis(imis) => Arc::new(ImisDirectory::new(
-            imis,
-            settings.phone.clone(),
-            metrics.clone(),
-            settings.breaker,
-        )?),
+        DirectorySettings::Imis(imis) => Arc::new(
+            ImisDirectory::new(
+                imis,
+                settings.phone.clone(),
+                metrics.clone(),
+                settings.breaker,
+            )?
+            .with_groups(settings.policy.needs_groups()),
+        ),
         DirectorySettings::File { members, .. } => {
             Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
         }
@@ -124,6 +127,7 @@ impl Application {
                 timeout: std::time::Duration::from_secs(5),
             },
             throttle: Default::default(),
+            policy: Default::default(),
             breaker: Default::default(),
             trusted_proxies: Vec::new(),
             directory: DirectorySettings::File {
@@ -214,6 +218,7 @@ impl Application {
             safety,
             draining: draining.clone(),
             throttle: Throttle::new(settings.throttle),
+            policy: settings.policy.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             audit: Audit::new(metrics.clone()),
             metrics,

@@ -82,6 +82,9 @@ pub fn demo_members() -> anyhow::Result<Vec<FileMember>> {
                 email: d.email.map(Into::into),
                 phone: d.phone.map(Into::into),
                 active: d.active,
+                attributes: Default::default(),
+                groups: Vec::new(),
+                organization: None,
             })
         })
         .collect()

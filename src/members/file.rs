@@ -22,7 +22,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::phone::PhonePolicy;
-use super::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus};
+use super::{
+    DirectoryError, GroupMembership, MemberDirectory, MemberFacts, MemberProfile, MemberStatus,
+    Organization,
+};
 
 /// One member as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +41,15 @@ pub struct FileMember {
     pub phone: Option<String>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Facts for `POLICY_FILE`, like iMIS `AdditionalAttributes` (`CustomerTypeCode = "M"`).
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// Active group memberships, by name.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The member's organization (for `[claims.organization] from = "name"`).
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 fn yes() -> bool {
@@ -125,6 +137,23 @@ impl FileDirectory {
                 > 1
         });
         MemberProfile {
+            facts: MemberFacts {
+                status_code: if m.active { "A" } else { "I" }.into(),
+                attributes: m.attributes.clone(),
+                organization: m.organization.clone().map(|name| Organization {
+                    name: Some(name),
+                    party_id: None,
+                }),
+                groups: Some(
+                    m.groups
+                        .iter()
+                        .map(|g| GroupMembership {
+                            name: g.clone(),
+                            class: None,
+                        })
+                        .collect(),
+                ),
+            },
             shares_primary_email,
             id: m.id.trim().to_owned(),
             name: m.name.clone(),
@@ -188,6 +217,15 @@ impl MemberDirectory for FileDirectory {
             .filter(|m| m.active && Self::same_email(m, email))
             .map(|m| self.profile(m))
             .collect())
+    }
+
+    async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError> {
+        let wanted = normalise_username(username);
+        self.members
+            .iter()
+            .find(|m| normalise_username(&m.username) == wanted)
+            .map(|m| self.profile(m))
+            .ok_or(DirectoryError::Refused(super::Refusal::NoMemberRecord))
     }
 
     async fn probe(&self) -> anyhow::Result<String> {

@@ -9,11 +9,14 @@ pub mod file;
 pub mod imis;
 pub mod phone;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::upstream::UpstreamHealth;
+use crate::zendesk::jwt::MappedClaims;
 
 /// What the directory knows about a member whose password it has just accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +31,43 @@ pub struct MemberProfile {
     pub status: MemberStatus,
     /// Another active record in the member system has the same primary e-mail address.
     pub shares_primary_email: bool,
+    /// What the access policy and the claim mapping may use.
+    pub facts: MemberFacts,
+}
+
+/// Member-system facts beyond identity, for `POLICY_FILE` rules and claim mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberFacts {
+    /// The member system's status code as given (iMIS `PartyStatusId`, e.g. `A`).
+    pub status_code: String,
+    /// iMIS `AdditionalAttributes` by `Name`, values as text (`CustomerTypeCode`, `IsMember`, ...).
+    pub attributes: BTreeMap<String, String>,
+    pub organization: Option<Organization>,
+    /// Active group memberships; `None` when they were not looked up.
+    pub groups: Option<Vec<GroupMembership>>,
+}
+
+impl MemberFacts {
+    /// An attribute's value, by name (case-insensitive), if present and not blank.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organization {
+    pub name: Option<String>,
+    pub party_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMembership {
+    pub name: String,
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +87,9 @@ pub struct Member {
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
+    /// Claims chosen by `POLICY_FILE` (organization, tags, user fields, locale).
+    #[serde(default)]
+    pub claims: MappedClaims,
 }
 
 /// Why an authenticated person may not sign in to the help centre.
@@ -80,6 +123,11 @@ impl MemberProfile {
         if self.status != MemberStatus::Active {
             return Err(Refusal::Inactive);
         }
+        self.admit_any_status()
+    }
+
+    /// The base rules without the status one (an access policy decides about status).
+    pub fn admit_any_status(self) -> Result<Member, Refusal> {
         let email = self
             .email
             .as_deref()
@@ -95,6 +143,7 @@ impl MemberProfile {
             name,
             email,
             phone: self.phone,
+            claims: MappedClaims::default(),
         })
     }
 }
@@ -120,6 +169,9 @@ pub trait MemberDirectory: Send + Sync {
         username: &str,
         password: &SecretString,
     ) -> Result<MemberProfile, DirectoryError>;
+
+    /// The profile of `username` without a password (service account), for `policy explain`.
+    async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError>;
 
     /// Active records whose primary e-mail is `email` (case-insensitive), for `link-staff`.
     async fn find_by_primary_email(
@@ -175,6 +227,7 @@ mod tests {
             phone: None,
             status: MemberStatus::Active,
             shares_primary_email: false,
+            facts: MemberFacts::default(),
         }
     }
 

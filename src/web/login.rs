@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::audit::Outcome;
 use crate::members::{DirectoryError, Member, Refusal};
+use crate::policy::PolicyRefusal;
 use crate::web::pages::{self, DeliveryPage, LoginPage, MessagePage};
 use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
@@ -55,6 +56,8 @@ pub enum LoginError {
     FormExpired,
     #[error("sign-in refused: {0}")]
     Refused(Refusal),
+    #[error("sign-in refused by the access policy")]
+    PolicyDenied { message: Option<String> },
     #[error("too many failed sign-ins; retry after {retry_after:?}")]
     Throttled { retry_after: Duration },
     #[error("sign-in refused by an account-safety rule: {denial} (error id {error_id})")]
@@ -88,6 +91,7 @@ impl ResponseError for LoginError {
             LoginError::BadRequest => StatusCode::BAD_REQUEST,
             LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
             LoginError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            LoginError::PolicyDenied { .. } => StatusCode::FORBIDDEN,
             LoginError::Denied {
                 denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
                 ..
@@ -103,6 +107,7 @@ impl ResponseError for LoginError {
             LoginError::BadRequest => MessagePage::bad_request(),
             LoginError::FormExpired => MessagePage::form_expired(),
             LoginError::Refused(refusal) => MessagePage::refused(*refusal),
+            LoginError::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
             LoginError::Throttled { retry_after } => {
                 let minutes = retry_after.as_secs().div_ceil(60).max(1);
                 let mut response =
@@ -135,7 +140,10 @@ pub async fn show(
     request_id: RequestId,
 ) -> Result<HttpResponse, LoginError> {
     let destination = destination(&state, query.into_inner());
-    if let Some(session) = state.cookies.open::<Session>(&req, SESSION_COOKIE) {
+    if let Some(mut session) = state.cookies.open::<Session>(&req, SESSION_COOKIE) {
+        state
+            .policy
+            .apply_locale(&mut session.member, destination.locale_id.as_deref());
         let response = deliver(&state, &session.member, destination.return_to.as_deref())?;
         state.audit.sign_in(
             request_id,
@@ -259,9 +267,10 @@ pub async fn submit(
         }
     };
     let member_id = profile.id.clone();
-    let member = match profile.admit() {
+    let locale = login_state.destination.locale_id.as_deref();
+    let member = match state.policy.admit(profile, locale) {
         Ok(member) => member,
-        Err(refusal) => {
+        Err(PolicyRefusal::Base(refusal)) => {
             state.audit.sign_in(
                 request_id,
                 Outcome::Denied,
@@ -270,6 +279,17 @@ pub async fn submit(
                 None,
             );
             return Err(LoginError::Refused(refusal));
+        }
+        Err(PolicyRefusal::Denied { rule, message }) => {
+            state.audit.sign_in(
+                request_id,
+                Outcome::Denied,
+                "policy",
+                Some(&member_id),
+                None,
+            );
+            tracing::info!(target: "audit", event = "policy_decision", member_id = %member_id, rule = %rule, request_id = %request_id, "denied by the access policy");
+            return Err(LoginError::PolicyDenied { message });
         }
     };
 

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Set on SIGTERM: `/readyz` answers 503 while in-flight requests finish.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub throttle: throttle::Throttle,
+    /// Who may sign in and which claims are sent.
+    pub policy: crate::policy::Policy,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub audit: Audit,
     pub metrics: Metrics,

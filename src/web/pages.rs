@@ -168,6 +168,18 @@ impl MessagePage {
         }
     }
 
+    /// The access policy said no; `message` is the association's configured contact text.
+    pub fn policy_denied(message: Option<String>) -> Self {
+        Self {
+            title: "We can't sign you in to the help centre",
+            paragraphs: vec!["Your membership does not include access to the help centre."],
+            note: Some(message.unwrap_or_else(|| {
+                "If you think this is a mistake, please contact the association.".to_owned()
+            })),
+            ..Self::default()
+        }
+    }
+
     pub fn throttled(minutes: u64) -> Self {
         let plural = if minutes == 1 { "" } else { "s" };
         Self {

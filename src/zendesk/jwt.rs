@@ -25,6 +25,30 @@ pub struct ZendeskClaims {
     /// E.164, and only when the member has one: an empty value is never sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// What `POLICY_FILE` maps; each claim only when it has a value.
+    #[serde(flatten)]
+    pub mapped: MappedClaims,
+}
+
+/// Optional claims chosen by the access policy file. None of them can be `role`,
+/// `custom_role_id`, `external_id` or `email`: those are not fields here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappedClaims {
+    /// Exact name of an existing Zendesk organization (appended to the user's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// External id of an existing Zendesk organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// Replaces all of the user's tags; never sent empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Custom user fields by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Zendesk's own locale id, passed through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale_id: Option<u64>,
 }
 
 impl ZendeskClaims {
@@ -36,6 +60,7 @@ impl ZendeskClaims {
             name: member.name.clone(),
             external_id: member.id.clone(),
             phone: member.phone.clone().filter(|p| !p.is_empty()),
+            mapped: member.claims.clone(),
         }
     }
 }
@@ -82,6 +107,7 @@ mod tests {
             name: "Art Abingdon".into(),
             email: "art@example.org".into(),
             phone: phone.map(str::to_owned),
+            claims: MappedClaims::default(),
         }
     }
 

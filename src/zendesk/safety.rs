@@ -355,6 +355,7 @@ mod tests {
             name: "Art".into(),
             email: "art@example.org".into(),
             phone: None,
+            claims: Default::default(),
         }
     }
 

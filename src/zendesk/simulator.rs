@@ -392,6 +392,7 @@ mod tests {
             name: "A".into(),
             email: "a@example.org".into(),
             phone: None,
+            claims: Default::default(),
         }
     }
 

@@ -21,11 +21,12 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::{ImisSettings, ServiceAccount};
+use crate::members::GroupMembership;
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
 use crate::upstream::{BreakerSettings, UpstreamHealth, jittered};
-use wire::{OAuthError, PagedResult, PersonData, TokenResponse, UserData};
+use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
 const UPSTREAM: &str = "imis";
 /// Renew a cached service token this long before iMIS says it expires.
@@ -44,6 +45,8 @@ pub struct ImisDirectory {
     phone: PhonePolicy,
     metrics: Metrics,
     health: UpstreamHealth,
+    /// Look up group memberships too (when `POLICY_FILE` uses them).
+    fetch_groups: bool,
 }
 
 struct ServiceToken {
@@ -107,7 +110,36 @@ impl ImisDirectory {
             phone,
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
+            fetch_groups: false,
         })
+    }
+
+    /// Also read each member's groups (`GET /api/GroupMember?PartyId=`), one more call.
+    pub fn with_groups(mut self, fetch_groups: bool) -> Self {
+        self.fetch_groups = fetch_groups;
+        self
+    }
+
+    /// Active group memberships of a party.
+    async fn groups(
+        &self,
+        party_id: &str,
+        token: &SecretString,
+    ) -> Result<Vec<GroupMembership>, LookupError> {
+        let mut url = self.endpoint(&["api", "GroupMember"]);
+        url.query_pairs_mut()
+            .append_pair("PartyId", party_id)
+            .append_pair("limit", "500");
+        let page: PagedResult<GroupMemberData> = match self.get_json("groups", url, token).await {
+            Err(LookupError::NotFound) => return Ok(Vec::new()),
+            other => other?,
+        };
+        Ok(page
+            .items
+            .0
+            .into_iter()
+            .filter_map(GroupMemberData::into_membership)
+            .collect())
     }
 
     /// `{base}/{segments...}`, each segment percent-encoded, the base's own path kept.
@@ -282,6 +314,9 @@ impl ImisDirectory {
                 .count();
             profile.shares_primary_email = others > 0;
         }
+        if self.fetch_groups {
+            profile.facts.groups = Some(self.groups(&id, token).await?);
+        }
         Ok(profile)
     }
 
@@ -434,6 +469,19 @@ impl MemberDirectory for ImisDirectory {
                 Err(self.unavailable(anyhow!("iMIS refused the token")))
             }
             Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
+        }
+    }
+
+    async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError> {
+        let Some(account) = &self.service else {
+            return Err(DirectoryError::Unavailable(anyhow!(
+                "looking a member up without their password needs the iMIS service account (IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD)"
+            )));
+        };
+        match self.lookup_as_service(account, username.trim()).await {
+            Ok(profile) => Ok(profile),
+            Err(LookupError::NotFound) => Err(DirectoryError::Refused(Refusal::NoMemberRecord)),
+            Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }
     }
 

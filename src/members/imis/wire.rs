@@ -9,7 +9,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use crate::members::phone::PhonePolicy;
-use crate::members::{MemberProfile, MemberStatus};
+use crate::members::{GroupMembership, MemberFacts, MemberProfile, MemberStatus, Organization};
 
 /// A collection in either of iMIS's shapes; unreadable elements are skipped.
 #[derive(Debug)]
@@ -125,6 +125,70 @@ pub struct PersonData {
     phones: Values<PhoneData>,
     #[serde(default)]
     alternate_ids: Values<AlternateId>,
+    #[serde(default)]
+    additional_attributes: Values<Attribute>,
+    #[serde(default)]
+    primary_organization: Option<PrimaryOrganization>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PrimaryOrganization {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    organization_party_id: Option<String>,
+}
+
+/// One row of `GET /api/GroupMember?PartyId=`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GroupMemberData {
+    #[serde(default)]
+    group: Option<GroupData>,
+    #[serde(default, deserialize_with = "flag")]
+    is_active: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupData {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default)]
+    group_class: Option<GroupClass>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupClass {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+}
+
+impl GroupMemberData {
+    /// The membership, if it is active (a missing `IsActive` counts as active) and named.
+    pub fn into_membership(self) -> Option<GroupMembership> {
+        if self.is_active == Some(false) {
+            return None;
+        }
+        let group = self.group?;
+        Some(GroupMembership {
+            name: present(&group.name)?.to_owned(),
+            class: group
+                .group_class
+                .and_then(|c| present(&c.name).map(str::to_owned)),
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -255,6 +319,27 @@ impl PersonData {
     /// Maps to our domain type; `None` when the record has no iMIS ID at all.
     pub fn into_profile(self, policy: &PhonePolicy) -> Option<MemberProfile> {
         let id = self.imis_id()?.to_owned();
+        let status_code = self
+            .status
+            .as_ref()
+            .and_then(|s| present(&s.party_status_id))
+            .unwrap_or_default()
+            .to_owned();
+        let attributes = self
+            .additional_attributes
+            .0
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    present(&a.name)?.to_owned(),
+                    a.value.clone().unwrap_or_default(),
+                ))
+            })
+            .collect();
+        let organization = self.primary_organization.as_ref().map(|o| Organization {
+            name: present(&o.name).map(str::to_owned),
+            party_id: present(&o.organization_party_id).map(str::to_owned),
+        });
         let status = match self
             .status
             .as_ref()
@@ -275,6 +360,12 @@ impl PersonData {
             phone: self.primary_phone(policy),
             status,
             shares_primary_email: false,
+            facts: MemberFacts {
+                status_code,
+                attributes,
+                organization,
+                groups: None,
+            },
         })
     }
 }
@@ -393,6 +484,41 @@ mod tests {
             "not an object", {"Address":"ok@example.org","IsPrimary":true,"Extra":1}]}}"#)
         .expect("mapped");
         assert_eq!(p.email.as_deref(), Some("ok@example.org"));
+    }
+
+    #[test]
+    fn attributes_and_the_organization_are_kept_as_facts() {
+        let p = map(REFERENCE_EXAMPLE).expect("mapped");
+        assert_eq!(p.facts.status_code, "A");
+        assert_eq!(p.facts.attribute("customertypecode"), Some("M"));
+        assert_eq!(
+            p.facts.attribute("IsMember"),
+            Some("true"),
+            "a wrapped boolean as text"
+        );
+        let org = p.facts.organization.expect("organization");
+        assert_eq!(org.name.as_deref(), Some("Versaton Global Headquarters"));
+        assert_eq!(org.party_id.as_deref(), Some("23087"));
+    }
+
+    #[test]
+    fn group_rows_read_in_both_shapes_and_inactive_ones_are_dropped() {
+        let page: PagedResult<GroupMemberData> = serde_json::from_str(
+            r#"{"Items":{"$values":[
+              {"Group":{"Name":"Board","GroupClass":{"Name":"Governance"}},"IsActive":true},
+              {"Group":{"Name":"Old committee"},"IsActive":{"$type":"System.Boolean","$value":false}},
+              {"Group":{"Name":"Golf"}}]}}"#,
+        )
+        .expect("parses");
+        let groups: Vec<_> = page
+            .items
+            .0
+            .into_iter()
+            .filter_map(GroupMemberData::into_membership)
+            .collect();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].class.as_deref(), Some("Governance"));
+        assert_eq!(groups[1].name, "Golf");
     }
 
     #[test]
