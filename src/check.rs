@@ -71,7 +71,7 @@ impl Report {
 }
 
 /// Runs every check against validated settings.
-pub async fn run(settings: &Settings) -> Report {
+pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
     let mut report = Report::default();
     report.push("configuration", Status::Ok, "every variable is valid");
     for warning in &settings.warnings {
@@ -80,10 +80,17 @@ pub async fn run(settings: &Settings) -> Report {
 
     let metrics = Metrics::new();
     match directory_for(settings, &metrics) {
-        Ok(directory) => match directory.probe().await {
-            Ok(detail) => report.push("member directory", Status::Ok, detail),
-            Err(e) => report.push("member directory", Status::Failed, format!("{e:#}")),
-        },
+        Ok(directory) => {
+            match directory.probe().await {
+                Ok(detail) => report.push("member directory", Status::Ok, detail),
+                Err(e) => report.push("member directory", Status::Failed, format!("{e:#}")),
+            }
+            if let Some(username) = member {
+                report
+                    .push_member_token(settings, directory.as_ref(), username)
+                    .await;
+            }
+        }
         Err(e) => report.push("member directory", Status::Failed, format!("{e:#}")),
     }
 
@@ -133,6 +140,35 @@ pub async fn run(settings: &Settings) -> Report {
 }
 
 impl Report {
+    /// The claims a token for `username` would carry under the access policy.
+    async fn push_member_token(
+        &mut self,
+        settings: &Settings,
+        directory: &dyn crate::members::MemberDirectory,
+        username: &str,
+    ) {
+        let profile = match directory.profile_of(username).await {
+            Ok(profile) => profile,
+            Err(e) => return self.push("member token", Status::Failed, format!("{username}: {e}")),
+        };
+        match settings.policy.admit(profile, None) {
+            Ok(member) => {
+                let claims = crate::zendesk::jwt::ZendeskClaims::for_member(&member, 0);
+                let json = serde_json::to_string(&claims).unwrap_or_default();
+                self.push(
+                    "member token",
+                    Status::Ok,
+                    format!("{username} would sign in with {json}"),
+                );
+            }
+            Err(refusal) => self.push(
+                "member token",
+                Status::Warning,
+                format!("{username} would be refused: {refusal:?}"),
+            ),
+        }
+    }
+
     fn push_sample_token(&mut self, settings: &Settings) {
         let sample = Member {
             id: "sample-0001".into(),

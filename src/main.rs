@@ -24,6 +24,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum PolicyAction {
+    /// Show the data fetched for one member and which rule decides (no password needed; uses
+    /// the iMIS service account).
+    Explain {
+        /// The member's user name.
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve, configured from the environment (the default; see .env.example).
     Serve,
@@ -57,6 +67,14 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also show the claims a token for this member would carry (service account needed).
+        #[arg(long)]
+        member: Option<String>,
+    },
+    /// The access policy (POLICY_FILE).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
     },
     /// Link Zendesk agents and admins to their member records (sets external_id). Dry run
     /// unless --apply is given; never touches end users.
@@ -94,7 +112,10 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { json } => check(json).await,
+        Command::Check { json, member } => check(json, member).await,
+        Command::Policy {
+            action: PolicyAction::Explain { username },
+        } => explain(&username).await,
         Command::LinkStaff { apply } => link_staff(apply).await,
         Command::HashPassword => hash_from_stdin(),
     };
@@ -161,12 +182,29 @@ fn settings_or_exit() -> Result<Settings, ExitCode> {
     })
 }
 
-async fn check(json: bool) -> anyhow::Result<ExitCode> {
+async fn explain(username: &str) -> anyhow::Result<ExitCode> {
     let settings = match settings_or_exit() {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let report = zendesk_sso_bridge::check::run(&settings).await;
+    let directory = directory_for(&settings, &Metrics::new())?;
+    let profile = directory
+        .profile_of(username)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}: {:?}", e))?;
+    let explanation = settings.policy.explain(&profile);
+    for line in &explanation.lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(json: bool, member: Option<String>) -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let report = zendesk_sso_bridge::check::run(&settings, member.as_deref()).await;
     if json {
         println!("{}", report.to_json());
     } else {

@@ -73,6 +73,10 @@ pub struct Member {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub status: &'static str,
+    /// `CustomerTypeCode` in AdditionalAttributes.
+    pub member_type: &'static str,
+    /// Active groups (name, class), served by `GET /api/GroupMember`.
+    pub groups: Vec<(&'static str, &'static str)>,
 }
 
 impl Member {
@@ -86,6 +90,8 @@ impl Member {
             email: Some(format!("art.{id}@example.org")),
             phone: Some("(310) 388-4000".into()),
             status: "A",
+            member_type: "M",
+            groups: Vec::new(),
             id,
         }
     }
@@ -113,8 +119,20 @@ impl Member {
             "Emails": {"$type": "Asi.Soa.Membership.DataContracts.EmailDataCollection, Asi.Contracts", "$values": emails},
             "Phones": {"$values": phones},
             "AdditionalAttributes": {"$values": [
+                {"Name": "CustomerTypeCode", "Value": self.member_type},
+                {"Name": "JoinDate", "Value": "2019-04-02T00:00:00"},
                 {"Name": "IsMember", "Value": {"$type": "System.Boolean", "$value": true}}]},
+            "PrimaryOrganization": {"OrganizationPartyId": "23087", "Name": "Versaton Global Headquarters"},
         })
+    }
+
+    pub fn groups_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .groups
+            .iter()
+            .map(|(name, class)| json!({"Group": {"Name": name, "GroupClass": {"Name": class}}, "IsActive": true}))
+            .collect();
+        json!({"Items": {"$values": rows}, "Count": rows.len()})
     }
 }
 
@@ -291,6 +309,12 @@ impl TestApp {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "Items": {"$values": found_by_email}, "Count": 1, "TotalCount": 1
             })))
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/GroupMember")))
+            .and(query_param("PartyId", member.id.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(member.groups_json()))
             .mount(&self.imis)
             .await;
         Mock::given(method("GET"))

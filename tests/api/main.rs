@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access_policy;
 mod account_safety;
 mod admin_commands;
 mod command_line;
