@@ -237,3 +237,50 @@ async fn link_staff_needs_the_imis_service_account() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("IMIS_SERVICE_USERNAME"));
 }
+
+#[tokio::test]
+async fn check_shows_the_token_a_given_member_would_get() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    let dir = std::env::temp_dir().join(format!("zsb-check-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let hash = zendesk_sso_bridge::members::file::hash_password("pw").expect("hash");
+    let members = dir.join("members.toml");
+    std::fs::write(
+        &members,
+        format!(
+            "[[member]]\nid = \"1001\"\nusername = \"ada\"\npassword_hash = \"{hash}\"\nname = \"Ada Lovelace\"\n\
+             email = \"ada@example.org\"\ngroups = [\"Board\"]\nattributes = {{ CustomerTypeCode = \"M\" }}\n"
+        ),
+    )
+    .expect("members");
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[claims.tags]\nfrom = [\"member_type\", \"groups\"]\nprefix = \"imis_\"\n",
+    )
+    .expect("policy");
+    let out = run(
+        &imis,
+        &zendesk,
+        &[
+            ("MEMBER_DIRECTORY", "file"),
+            ("MEMBERS_FILE", members.to_str().expect("path")),
+            ("POLICY_FILE", policy.to_str().expect("path")),
+        ],
+        &["check", "--member", "ada"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("✓ member token"), "{text}");
+    assert!(
+        text.contains(r#""external_id":"1001""#)
+            && text.contains(r#""tags":["imis_board","imis_m"]"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("! configuration") && text.contains("REPLACES"),
+        "the tags warning is shown: {text}"
+    );
+}
