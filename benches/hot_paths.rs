@@ -1,0 +1,94 @@
+//! Micro-benchmarks of the per-request work: minting the JWT, rendering the delivery page,
+//! sealing and opening the session cookie, checking `return_to`, mapping an iMIS PersonData.
+//!   cargo bench --bench hot_paths
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+use actix_web::test::TestRequest;
+use askama::Template;
+use criterion::{criterion_group, criterion_main, Criterion};
+use secrecy::SecretString;
+use url::Url;
+use uuid::Uuid;
+use zendesk_sso_bridge::members::imis::wire::PersonData;
+use zendesk_sso_bridge::members::phone::PhonePolicy;
+use zendesk_sso_bridge::members::Member;
+use zendesk_sso_bridge::web::pages::DeliveryPage;
+use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
+use zendesk_sso_bridge::web::session::{CookieSealer, Session, SESSION_COOKIE};
+use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
+
+const PERSON: &str = r#"{
+  "$type": "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
+  "PartyId": "20277", "Id": "20277", "Name": "Mr. Art Abingdon",
+  "PersonName": {"FirstName": "Art", "LastName": "Abingdon", "NamePrefix": "Mr.", "FullName": "Mr. Art Abingdon"},
+  "Status": {"PartyStatusId": "A", "Name": "Active"},
+  "Emails": {"$values": [
+    {"Address": "artabingdon@imisdemo.com", "EmailType": "_Primary", "IsPrimary": true},
+    {"Address": "artabingdon@imisdemo.com", "EmailType": "Address"}]},
+  "Phones": {"$values": [
+    {"Number": "(310) 388-4000", "PhoneType": "_Work Phone"},
+    {"Number": "(145)070-4643", "PhoneType": "Mobile"}]},
+  "AdditionalAttributes": {"$values": [
+    {"Name": "CustomerTypeCode", "Value": "M"},
+    {"Name": "IsMember", "Value": {"$type": "System.Boolean", "$value": true}}]},
+  "PrimaryOrganization": {"OrganizationPartyId": "23087", "Name": "Versaton Global Headquarters"}
+}"#;
+
+fn member() -> Member {
+    Member {
+        id: "20277".into(),
+        name: "Art Abingdon".into(),
+        email: "artabingdon@imisdemo.com".into(),
+        phone: Some("+13103884000".into()),
+        claims: Default::default(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let signer = JwtSigner::new(&SecretString::from("a-zendesk-shared-secret-of-realistic-length-48ch"));
+    let m = member();
+    c.bench_function("jwt mint (claims + HS256)", |b| b.iter(|| signer.mint(black_box(&m))));
+
+    let jwt = signer.mint(&m).expect("token");
+    c.bench_function("delivery page render", |b| {
+        b.iter(|| {
+            DeliveryPage {
+                action: "https://acme.zendesk.com/access/jwt",
+                jwt: black_box(&jwt),
+                return_to: Some("/hc/en-us/requests"),
+            }
+            .render()
+        })
+    });
+
+    let sealer = CookieSealer::new(Key::generate(), true);
+    let session = Session { sid: Uuid::new_v4(), member: m.clone() };
+    c.bench_function("session cookie seal", |b| {
+        b.iter(|| sealer.seal(SESSION_COOKIE, black_box(&session), Duration::from_secs(28_800)))
+    });
+    let cookie = sealer.seal(SESSION_COOKIE, &session, Duration::from_secs(28_800)).expect("sealed");
+    let request = TestRequest::default().cookie(cookie).to_http_request();
+    c.bench_function("session cookie open", |b| b.iter(|| sealer.open::<Session>(black_box(&request), SESSION_COOKIE)));
+
+    let zendesk = Url::parse("https://acme.zendesk.com").expect("url");
+    let policy = ReturnToPolicy::new(&zendesk, "acme", &["help.acme.org".to_owned()]);
+    c.bench_function("return_to check (relative)", |b| b.iter(|| policy.check(black_box("/hc/en-us/requests"))));
+    c.bench_function("return_to check (absolute brand)", |b| {
+        b.iter(|| policy.check(black_box("https://help.acme.org/hc/fr/articles/360001234567")))
+    });
+
+    let phones = PhonePolicy::default();
+    c.bench_function("iMIS PersonData parse + map", |b| {
+        b.iter(|| {
+            serde_json::from_str::<PersonData>(black_box(PERSON))
+                .ok()
+                .and_then(|p| p.into_profile(&phones))
+        })
+    });
+}
+
+criterion_group!(hot_paths, benches);
+criterion_main!(hot_paths);
