@@ -99,7 +99,7 @@ peak_rss=$(rss_mb "$bridge" VmHWM)
 if [ "$peers" = 1 ]; then
   if command -v node >/dev/null; then
     (cd bench/peers/node && { [ -d node_modules ] || npm install --silent --no-audit --no-fund; })
-    PORT=$node_port server_core node bench/peers/node/server.js & pids+=($!)
+    NODE_ENV=production PORT=$node_port server_core node bench/peers/node/server.js & pids+=($!)
     until curl -fs -o /dev/null "http://127.0.0.1:$node_port/healthz"; do sleep 0.05; done
     measure peer_node "http://127.0.0.1:$node_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
   fi

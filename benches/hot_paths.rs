@@ -8,16 +8,16 @@ use std::time::Duration;
 use actix_web::cookie::Key;
 use actix_web::test::TestRequest;
 use askama::Template;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::SecretString;
 use url::Url;
 use uuid::Uuid;
+use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::members::imis::wire::PersonData;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
-use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::web::pages::DeliveryPage;
 use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
-use zendesk_sso_bridge::web::session::{CookieSealer, Session, SESSION_COOKIE};
+use zendesk_sso_bridge::web::session::{CookieSealer, SESSION_COOKIE, Session};
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
 
 const PERSON: &str = r#"{
@@ -48,9 +48,13 @@ fn member() -> Member {
 }
 
 fn benches(c: &mut Criterion) {
-    let signer = JwtSigner::new(&SecretString::from("a-zendesk-shared-secret-of-realistic-length-48ch"));
+    let signer = JwtSigner::new(&SecretString::from(
+        "a-zendesk-shared-secret-of-realistic-length-48ch",
+    ));
     let m = member();
-    c.bench_function("jwt mint (claims + HS256)", |b| b.iter(|| signer.mint(black_box(&m))));
+    c.bench_function("jwt mint (claims + HS256)", |b| {
+        b.iter(|| signer.mint(black_box(&m)))
+    });
 
     let jwt = signer.mint(&m).expect("token");
     c.bench_function("delivery page render", |b| {
@@ -65,19 +69,38 @@ fn benches(c: &mut Criterion) {
     });
 
     let sealer = CookieSealer::new(Key::generate(), true);
-    let session = Session { sid: Uuid::new_v4(), member: m.clone() };
+    let session = Session {
+        sid: Uuid::new_v4(),
+        member: m.clone(),
+    };
     c.bench_function("session cookie seal", |b| {
-        b.iter(|| sealer.seal(SESSION_COOKIE, black_box(&session), Duration::from_secs(28_800)))
+        b.iter(|| {
+            sealer.seal(
+                SESSION_COOKIE,
+                black_box(&session),
+                Duration::from_secs(28_800),
+            )
+        })
     });
-    let cookie = sealer.seal(SESSION_COOKIE, &session, Duration::from_secs(28_800)).expect("sealed");
+    let cookie = sealer
+        .seal(SESSION_COOKIE, &session, Duration::from_secs(28_800))
+        .expect("sealed");
     let request = TestRequest::default().cookie(cookie).to_http_request();
-    c.bench_function("session cookie open", |b| b.iter(|| sealer.open::<Session>(black_box(&request), SESSION_COOKIE)));
+    c.bench_function("session cookie open", |b| {
+        b.iter(|| sealer.open::<Session>(black_box(&request), SESSION_COOKIE))
+    });
 
     let zendesk = Url::parse("https://acme.zendesk.com").expect("url");
     let policy = ReturnToPolicy::new(&zendesk, "acme", &["help.acme.org".to_owned()]);
-    c.bench_function("return_to check (relative)", |b| b.iter(|| policy.check(black_box("/hc/en-us/requests"))));
+    c.bench_function("return_to check (relative)", |b| {
+        b.iter(|| policy.check(black_box("/hc/en-us/requests")))
+    });
     c.bench_function("return_to check (absolute brand)", |b| {
-        b.iter(|| policy.check(black_box("https://help.acme.org/hc/fr/articles/360001234567")))
+        b.iter(|| {
+            policy.check(black_box(
+                "https://help.acme.org/hc/fr/articles/360001234567",
+            ))
+        })
     });
 
     let phones = PhonePolicy::default();

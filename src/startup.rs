@@ -214,7 +214,8 @@ impl Application {
             return_to,
             jwt_endpoint: format!("{zendesk_base}/access/jwt"),
             zendesk_base,
-            delivery_csp,
+            delivery_csp: actix_web::http::header::HeaderValue::from_str(&delivery_csp)
+                .context("the delivery page's Content-Security-Policy is not a valid header")?,
             safety,
             draining: draining.clone(),
             throttle: Throttle::new(settings.throttle),

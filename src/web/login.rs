@@ -422,11 +422,9 @@ fn deliver(
         jwt: &jwt,
         return_to,
     });
-    if let Ok(csp) = HeaderValue::from_str(&state.delivery_csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, state.delivery_csp.clone());
     Ok(response)
 }
 

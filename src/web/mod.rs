@@ -34,7 +34,7 @@ pub struct AppState {
     /// `ZENDESK_URL` without a trailing slash.
     pub zendesk_base: String,
     /// The Content-Security-Policy of the delivery page (allows the form post to Zendesk).
-    pub delivery_csp: String,
+    pub delivery_csp: actix_web::http::header::HeaderValue,
     /// The account-safety rules, applied before any token is minted.
     pub safety: Arc<SafetyGuard>,
     /// Set on SIGTERM: `/readyz` answers 503 while in-flight requests finish.
