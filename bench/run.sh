@@ -24,7 +24,7 @@ bin=target/release/zendesk-sso-bridge
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-server_core() { taskset -c 0 "$@"; }
+# Run pinned; `exec` so that $! is the program itself and cleanup reaches it.
 client_core() { taskset -c 1 "$@"; }
 
 lua=$(mktemp -d)
@@ -48,7 +48,7 @@ LUA
 cat "$lua/report.lua" >>"$lua/signin.lua"
 
 start_fakes() {
-  client_core target/release/examples/fake-upstreams --listen "127.0.0.1:$fake" --latency-ms "$1" --workers 1 >/dev/null &
+  taskset -c 1 target/release/examples/fake-upstreams --listen "127.0.0.1:$fake" --latency-ms "$1" --workers 1 >/dev/null &
   fakes=$!; pids+=($fakes)
   for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$fake/api/v2/remote_authentications" && break; sleep 0.05; done
 }
@@ -92,20 +92,20 @@ measure reference "http://127.0.0.1:$port/healthz" -s "$lua/report.lua"
 measure hot_path "http://127.0.0.1:$port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua" -H "Cookie: $session"
 measure signin_0ms "http://127.0.0.1:$port/login" -s "$lua/signin.lua"
 peak_rss=$(rss_mb "$bridge" VmHWM)
-kill "$fakes"; start_fakes 20
+kill "$fakes"; wait "$fakes" 2>/dev/null || true; start_fakes 20
 measure signin_20ms "http://127.0.0.1:$port/login" -s "$lua/signin.lua"
 peak_rss=$(rss_mb "$bridge" VmHWM)
 
 if [ "$peers" = 1 ]; then
   if command -v node >/dev/null; then
     (cd bench/peers/node && { [ -d node_modules ] || npm install --silent --no-audit --no-fund; })
-    NODE_ENV=production PORT=$node_port server_core node bench/peers/node/server.js & pids+=($!)
+    NODE_ENV=production PORT=$node_port taskset -c 0 node bench/peers/node/server.js & pids+=($!)
     until curl -fs -o /dev/null "http://127.0.0.1:$node_port/healthz"; do sleep 0.05; done
     measure peer_node "http://127.0.0.1:$node_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
   fi
   venv=bench/peers/python/.venv
   [ -x "$venv/bin/gunicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q -r bench/peers/python/requirements.txt; }
-  (cd bench/peers/python && server_core .venv/bin/gunicorn -w 1 -b "127.0.0.1:$py_port" app:app >/dev/null 2>&1) & pids+=($!)
+  (cd bench/peers/python && exec taskset -c 0 .venv/bin/gunicorn -w 1 -b "127.0.0.1:$py_port" app:app >/dev/null 2>&1) & pids+=($!)
   until curl -fs -o /dev/null "http://127.0.0.1:$py_port/healthz"; do sleep 0.05; done
   measure peer_python "http://127.0.0.1:$py_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
 fi

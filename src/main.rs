@@ -15,10 +15,6 @@ use zendesk_sso_bridge::startup::{Application, StartupError, directory_for};
 use zendesk_sso_bridge::telemetry;
 use zendesk_sso_bridge::zendesk::api::ZendeskApi;
 
-/// mimalloc: allocation was the largest single cost on the hot path (see bench/results).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Zendesk JWT remote-login URL for member systems such as iMIS.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
