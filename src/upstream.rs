@@ -173,6 +173,18 @@ impl UpstreamHealth {
     }
 }
 
+/// The HTTP client for an upstream: total and connect timeouts, no redirects (a redirected
+/// password grant could carry the password elsewhere), our user agent, pooled connections.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("zendesk-sso-bridge/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+}
+
 /// `base` plus up to 100 ms of random jitter, so retries from many pods do not line up.
 pub fn jittered(base: Duration) -> Duration {
     let mut byte = [0u8; 1];

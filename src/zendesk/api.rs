@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::config::{ZendeskApiAuth, ZendeskApiSettings};
 use crate::metrics::Metrics;
-use crate::upstream::{BreakerSettings, UpstreamHealth, jittered};
+use crate::upstream::{BreakerSettings, UpstreamHealth, http_client, jittered};
 
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.
@@ -266,13 +266,7 @@ impl ZendeskApi {
         metrics: Metrics,
         breaker: BreakerSettings,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(3)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("zendesk-sso-bridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the Zendesk HTTP client")?;
+        let http = http_client(settings.timeout).context("building the Zendesk HTTP client")?;
         Ok(Self {
             http,
             base: base.clone(),

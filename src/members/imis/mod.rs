@@ -25,7 +25,7 @@ use crate::members::GroupMembership;
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
-use crate::upstream::{BreakerSettings, UpstreamHealth, jittered};
+use crate::upstream::{BreakerSettings, UpstreamHealth, http_client, jittered};
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
 const UPSTREAM: &str = "imis";
@@ -91,14 +91,7 @@ impl ImisDirectory {
         metrics: Metrics,
         breaker: BreakerSettings,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(3)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("zendesk-sso-bridge/", env!("CARGO_PKG_VERSION")))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .context("building the iMIS HTTP client")?;
+        let http = http_client(settings.timeout).context("building the iMIS HTTP client")?;
         Ok(Self {
             http,
             base: settings.base_url.clone(),
