@@ -540,15 +540,8 @@ impl Policy {
             "decision         {} (decided by {decided_by})",
             if allowed { "ALLOWED" } else { "DENIED" }
         ));
-        if allowed
-            && let Ok(member) = self.admit(profile.clone(), None).or_else(|_| {
-                profile
-                    .clone()
-                    .admit_any_status()
-                    .map(|m| self.map(m, facts, None))
-                    .map_err(PolicyRefusal::Base)
-            })
-        {
+        if allowed && let Ok(member) = profile.clone().admit_any_status() {
+            let member = self.map(member, facts, None);
             let claims = crate::zendesk::jwt::ZendeskClaims::for_member(&member, 0);
             if let Ok(json) = serde_json::to_string_pretty(&claims) {
                 lines.push(format!("claims sent      {json}"));

@@ -1,6 +1,7 @@
 //! The sign-in form only works from our own page: a CSRF token sealed in a cookie and echoed
 //! in the form, plus the browser's `Sec-Fetch-Site`. Refusals never reach iMIS.
 
+use reqwest::Client;
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -31,66 +32,66 @@ async fn a_post_without_the_token_is_refused() {
     assert!(page_text(&response.text().await.expect("body")).contains("sign-in page has expired"));
 }
 
+/// Posts the sign-in form from `client` with `token`, optionally with a `Sec-Fetch-Site`.
+async fn post(
+    app: &TestApp,
+    client: &Client,
+    token: &str,
+    (username, password): (&str, &str),
+    fetch_site: Option<&str>,
+) -> u16 {
+    let mut request = client.post(app.url("/login"));
+    if let Some(site) = fetch_site {
+        request = request.header("Sec-Fetch-Site", site);
+    }
+    request
+        .form(&[
+            ("csrf_token", token),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+/// A fresh sign-in form's CSRF token (its cookie now in `app.client`).
+async fn token(app: &TestApp) -> String {
+    input_value(&app.open_login("").await, "csrf_token").expect("token")
+}
+
 #[tokio::test]
 async fn a_post_with_a_wrong_token_is_refused() {
     let app = spawn_app().await;
     imis_must_not_be_called(&app).await;
-    let page = app.open_login("").await;
-    let token = input_value(&page, "csrf_token").expect("token");
+    let token = token(&app).await;
     let forged = format!("{}x", &token[..token.len() - 1]);
-    let response = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", forged.as_str()),
-            ("username", "a"),
-            ("password", "b"),
-        ])
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 403);
+    assert_eq!(
+        post(&app, &app.client, &forged, ("a", "b"), None).await,
+        403
+    );
 }
 
 #[tokio::test]
 async fn a_token_without_its_cookie_is_refused() {
     let app = spawn_app().await;
     imis_must_not_be_called(&app).await;
-    let page = app.open_login("").await;
-    let token = input_value(&page, "csrf_token").expect("token");
+    let token = token(&app).await;
     // Another browser (the attacker's victim) has no sign-in cookie for that token.
-    let response = browser()
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", "a"),
-            ("password", "b"),
-        ])
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 403);
+    assert_eq!(post(&app, &browser(), &token, ("a", "b"), None).await, 403);
 }
 
 #[tokio::test]
 async fn a_cross_site_post_is_refused_even_with_a_valid_token() {
     let app = spawn_app().await;
     imis_must_not_be_called(&app).await;
-    let page = app.open_login("").await;
-    let token = input_value(&page, "csrf_token").expect("token");
-    let response = app
-        .client
-        .post(app.url("/login"))
-        .header("Sec-Fetch-Site", "cross-site")
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", "a"),
-            ("password", "b"),
-        ])
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 403);
+    let token = token(&app).await;
+    assert_eq!(
+        post(&app, &app.client, &token, ("a", "b"), Some("cross-site")).await,
+        403
+    );
 }
 
 #[tokio::test]
@@ -98,21 +99,12 @@ async fn a_same_origin_post_with_a_valid_token_goes_through() {
     let app = spawn_app().await;
     let member = Member::active();
     app.given_member(&member).await;
-    let page = app.open_login("").await;
-    let token = input_value(&page, "csrf_token").expect("token");
-    let response = app
-        .client
-        .post(app.url("/login"))
-        .header("Sec-Fetch-Site", "same-origin")
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", member.username.as_str()),
-            ("password", member.password.as_str()),
-        ])
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 200);
+    let token = token(&app).await;
+    let credentials = (member.username.as_str(), member.password.as_str());
+    assert_eq!(
+        post(&app, &app.client, &token, credentials, Some("same-origin")).await,
+        200
+    );
 }
 
 #[tokio::test]
