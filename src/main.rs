@@ -136,7 +136,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    telemetry::init(settings.log_format);
+    let _log_guard = telemetry::init(settings.log_format);
     for warning in &settings.warnings {
         tracing::warn!(warning = %warning, "risky configuration");
     }
@@ -157,7 +157,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
 }
 
 async fn demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result<ExitCode> {
-    telemetry::init(LogFormat::Pretty);
+    let _log_guard = telemetry::init(LogFormat::Pretty);
     let app = Application::build_demo(listen, public_url.clone()).await?;
     let base = match public_url {
         Some(url) => url.as_str().trim_end_matches('/').to_owned(),
@@ -222,7 +222,7 @@ async fn link_staff(apply: bool) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    telemetry::init(settings.log_format);
+    let _log_guard = telemetry::init(settings.log_format);
     let metrics = Metrics::new();
     let directory = directory_for(&settings, &metrics)?;
     let api = ZendeskApi::new(

@@ -16,8 +16,16 @@ use crate::config::LogFormat;
 pub const DEFAULT_FILTER: &str = "info";
 
 /// Installs the global subscriber writing to stdout.
-pub fn init(format: LogFormat) {
-    init_with_writer(format, std::io::stdout);
+/// Installs the global subscriber writing to stdout from a background thread, so request
+/// workers only format lines. Nothing is dropped: a full buffer makes writers wait. Keep the
+/// guard for the life of the process; dropping it flushes what is buffered.
+pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stdout());
+    init_with_writer(format, writer);
+    guard
 }
 
 /// Installs the global subscriber writing to `writer` (tests capture logs this way).
