@@ -20,22 +20,8 @@ use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
 use zendesk_sso_bridge::web::session::{CookieSealer, SESSION_COOKIE, Session};
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
 
-const PERSON: &str = r#"{
-  "$type": "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
-  "PartyId": "20277", "Id": "20277", "Name": "Mr. Art Abingdon",
-  "PersonName": {"FirstName": "Art", "LastName": "Abingdon", "NamePrefix": "Mr.", "FullName": "Mr. Art Abingdon"},
-  "Status": {"PartyStatusId": "A", "Name": "Active"},
-  "Emails": {"$values": [
-    {"Address": "artabingdon@imisdemo.com", "EmailType": "_Primary", "IsPrimary": true},
-    {"Address": "artabingdon@imisdemo.com", "EmailType": "Address"}]},
-  "Phones": {"$values": [
-    {"Number": "(310) 388-4000", "PhoneType": "_Work Phone"},
-    {"Number": "(145)070-4643", "PhoneType": "Mobile"}]},
-  "AdditionalAttributes": {"$values": [
-    {"Name": "CustomerTypeCode", "Value": "M"},
-    {"Name": "IsMember", "Value": {"$type": "System.Boolean", "$value": true}}]},
-  "PrimaryOrganization": {"OrganizationPartyId": "23087", "Name": "Versaton Global Headquarters"}
-}"#;
+/// The iMIS reference PersonData, shared with the mapping tests.
+const PERSON: &str = include_str!("../tests/fixtures/imis/person.json");
 
 fn member() -> Member {
     Member {

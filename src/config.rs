@@ -407,14 +407,14 @@ impl Validator {
             failures: self.number(
                 "UPSTREAM_CIRCUIT_FAILURES",
                 raw.upstream_circuit_failures.as_deref(),
-                5,
+                u64::from(BreakerSettings::default().failures),
                 1..=1000,
                 "failures",
             ) as u32,
             cooldown: Duration::from_secs(self.number(
                 "UPSTREAM_CIRCUIT_COOLDOWN_SECS",
                 raw.upstream_circuit_cooldown_secs.as_deref(),
-                30,
+                BreakerSettings::default().cooldown.as_secs(),
                 1..=3600,
                 "seconds",
             )),
@@ -727,6 +727,28 @@ impl Validator {
         })
     }
 
+    /// Two settings that only make sense together: both, or neither (a problem names the
+    /// missing one).
+    fn both<A, B>(
+        &mut self,
+        (name_a, a): (&'static str, Option<A>),
+        (name_b, b): (&'static str, Option<B>),
+        hint: &str,
+    ) -> Option<(A, B)> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some((a, b)),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.problem(name_b, format!("is required with {name_a}{hint}"));
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(name_a, format!("is required with {name_b}{hint}"));
+                None
+            }
+        }
+    }
+
     fn zendesk_api(&mut self, raw: &RawSettings) -> Option<ZendeskApiSettings> {
         let oauth = self.optional_secret(
             "ZENDESK_API_OAUTH_TOKEN",
@@ -745,42 +767,25 @@ impl Validator {
             raw.zendesk_api_token.clone(),
             raw.zendesk_api_token_file.clone(),
         );
-        let client = match (client_id, client_secret) {
-            (Some(client_id), Some(client_secret)) => Some(ZendeskApiAuth::ClientCredentials {
-                client_id,
-                client_secret,
-            }),
-            (None, None) => None,
-            (Some(_), None) => {
-                self.problem(
-                    "ZENDESK_API_CLIENT_SECRET",
-                    "is required with ZENDESK_API_CLIENT_ID",
-                );
-                None
-            }
-            (None, Some(_)) => {
-                self.problem(
-                    "ZENDESK_API_CLIENT_ID",
-                    "is required with ZENDESK_API_CLIENT_SECRET",
-                );
-                None
-            }
-        };
-        let api_token = match (email, token) {
-            (Some(email), Some(token)) => Some(ZendeskApiAuth::ApiToken { email, token }),
-            (None, None) => None,
-            (Some(_), None) => {
-                self.problem("ZENDESK_API_TOKEN", "is required with ZENDESK_API_EMAIL");
-                None
-            }
-            (None, Some(_)) => {
-                self.problem(
-                    "ZENDESK_API_EMAIL",
-                    "is required with ZENDESK_API_TOKEN (the e-mail of the admin who owns the token)",
-                );
-                None
-            }
-        };
+        let client = self
+            .both(
+                ("ZENDESK_API_CLIENT_ID", client_id),
+                ("ZENDESK_API_CLIENT_SECRET", client_secret),
+                "",
+            )
+            .map(
+                |(client_id, client_secret)| ZendeskApiAuth::ClientCredentials {
+                    client_id,
+                    client_secret,
+                },
+            );
+        let api_token = self
+            .both(
+                ("ZENDESK_API_EMAIL", email),
+                ("ZENDESK_API_TOKEN", token),
+                " (the e-mail of the admin who owns the token)",
+            )
+            .map(|(email, token)| ZendeskApiAuth::ApiToken { email, token });
         let auth = oauth
             .map(ZendeskApiAuth::OAuthToken)
             .or(client)
@@ -976,24 +981,13 @@ impl Validator {
             raw.imis_service_password.clone(),
             raw.imis_service_password_file.clone(),
         );
-        let service_account = match (username, password) {
-            (Some(username), Some(password)) => Some(ServiceAccount { username, password }),
-            (None, None) => None,
-            (Some(_), None) => {
-                self.problem(
-                    "IMIS_SERVICE_PASSWORD",
-                    "is required when IMIS_SERVICE_USERNAME is set (or unset both to look profiles up with the member's own token)",
-                );
-                None
-            }
-            (None, Some(_)) => {
-                self.problem(
-                    "IMIS_SERVICE_USERNAME",
-                    "is required when IMIS_SERVICE_PASSWORD is set",
-                );
-                None
-            }
-        };
+        let service_account = self
+            .both(
+                ("IMIS_SERVICE_USERNAME", username),
+                ("IMIS_SERVICE_PASSWORD", password),
+                " (or unset both to look profiles up with the member's own token)",
+            )
+            .map(|(username, password)| ServiceAccount { username, password });
         let timeout = self.number(
             "IMIS_TIMEOUT_MS",
             raw.imis_timeout_ms.as_deref(),

@@ -379,23 +379,8 @@ mod tests {
         person.into_profile(&PhonePolicy::default())
     }
 
-    const REFERENCE_EXAMPLE: &str = r#"{
-      "$type": "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
-      "PartyId": "20277", "Id": "20277",
-      "Name": "Mr. Art Abingdon",
-      "PersonName": {"FirstName": "Art", "LastName": "Abingdon", "NamePrefix": "Mr.", "FullName": "Mr. Art Abingdon"},
-      "Status": {"PartyStatusId": "A", "Name": "Active"},
-      "Emails": {"$values": [
-        {"Address": "artabingdon@imisdemo.com", "EmailType": "_Primary", "IsPrimary": true},
-        {"Address": "artabingdon@imisdemo.com", "EmailType": "Address"}]},
-      "Phones": {"$values": [
-        {"Number": "(310) 388-4000", "PhoneType": "_Work Phone"},
-        {"Number": "(145)070-4643", "PhoneType": "Mobile"}]},
-      "AdditionalAttributes": {"$values": [
-        {"Name": "CustomerTypeCode", "Value": "M"},
-        {"Name": "IsMember", "Value": {"$type": "System.Boolean", "$value": true}}]},
-      "PrimaryOrganization": {"OrganizationPartyId": "23087", "Name": "Versaton Global Headquarters"}
-    }"#;
+    /// The PersonData example of the iMIS reference, shared with the benchmarks.
+    const REFERENCE_EXAMPLE: &str = include_str!("../../../tests/fixtures/imis/person.json");
 
     #[test]
     fn the_reference_person_maps_to_a_profile() {
