@@ -72,6 +72,19 @@ async fn user_and_party(
         .await;
 }
 
+/// iMIS finds member `m` (user row, then party) for bearer `token`.
+async fn member_lookups(server: &MockServer, m: &Member, token: &str) {
+    user_and_party(
+        server,
+        &m.username,
+        token,
+        json!({"Items": {"$values": [{"UserId": m.id, "UserName": m.username}]}}),
+        m.person_json(),
+        &m.id,
+    )
+    .await;
+}
+
 fn password(p: &str) -> SecretString {
     SecretString::from(p)
 }
@@ -93,15 +106,7 @@ async fn the_password_grant_is_an_encoded_form_post_under_the_site_folder() {
         .expect(1)
         .mount(&server)
         .await;
-    user_and_party(
-        &server,
-        &m.username,
-        "t1",
-        json!({"Items": {"$values": [{"UserId": m.id, "UserName": m.username}]}}),
-        m.person_json(),
-        &m.id,
-    )
-    .await;
+    member_lookups(&server, &m, "t1").await;
 
     let profile = directory(&server, None)
         .authenticate(&m.username, &password(&m.password))
@@ -235,15 +240,7 @@ async fn the_service_account_token_is_cached_across_sign_ins() {
         json!({"access_token": "member-token"}),
     )
     .await;
-    user_and_party(
-        &server,
-        &m.username,
-        "service-token",
-        json!({"Items": {"$values": [{"UserId": m.id, "UserName": m.username}]}}),
-        m.person_json(),
-        &m.id,
-    )
-    .await;
+    member_lookups(&server, &m, "service-token").await;
     let dir = directory(&server, Some(("svc", "svc-pw")));
     for _ in 0..2 {
         dir.authenticate(&m.username, &password(&m.password))
@@ -294,15 +291,7 @@ async fn a_401_on_the_cached_service_token_renews_it_once() {
         )
         .mount(&server)
         .await;
-    user_and_party(
-        &server,
-        &m.username,
-        "fresh",
-        json!({"Items": {"$values": [{"UserId": m.id, "UserName": m.username}]}}),
-        m.person_json(),
-        &m.id,
-    )
-    .await;
+    member_lookups(&server, &m, "fresh").await;
     let profile = directory(&server, Some(("svc", "svc-pw")))
         .authenticate(&m.username, &password(&m.password))
         .await
@@ -364,15 +353,7 @@ async fn a_429_with_retry_after_is_waited_out_once() {
         .with_priority(1)
         .mount(&server)
         .await;
-    user_and_party(
-        &server,
-        &m.username,
-        "t",
-        json!({"Items": {"$values": [{"UserId": m.id, "UserName": m.username}]}}),
-        m.person_json(),
-        &m.id,
-    )
-    .await;
+    member_lookups(&server, &m, "t").await;
     let started = std::time::Instant::now();
     directory(&server, None)
         .authenticate(&m.username, &password(&m.password))
