@@ -19,6 +19,7 @@ use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
 use crate::policy::Policy;
 use crate::upstream::BreakerSettings;
+use crate::web::i18n::Lang;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
 pub const KNOWN_VARIABLES: &[&str] = &[
@@ -63,6 +64,12 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "IMIS_TIMEOUT_MS",
     "IMIS_PHONE_TYPES",
     "LOG_FORMAT",
+    "BRAND_NAME",
+    "BRAND_LOGO_URL",
+    "BRAND_PRIMARY_COLOUR",
+    "BRAND_HELP_URL",
+    "BRAND_FORGOT_PASSWORD_URL",
+    "ZENDESK_LOCALE_IDS",
 ];
 const OUR_PREFIXES: &[&str] = &[
     "ZENDESK_",
@@ -76,6 +83,7 @@ const OUR_PREFIXES: &[&str] = &[
     "TRUSTED_",
     "UPSTREAM_",
     "POLICY_",
+    "BRAND_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -137,6 +145,12 @@ struct RawSettings {
     imis_timeout_ms: Option<String>,
     imis_phone_types: Option<String>,
     log_format: Option<String>,
+    brand_name: Option<String>,
+    brand_logo_url: Option<String>,
+    brand_primary_colour: Option<String>,
+    brand_help_url: Option<String>,
+    brand_forgot_password_url: Option<String>,
+    zendesk_locale_ids: Option<String>,
 }
 
 /// Validated configuration of the `serve` command.
@@ -159,9 +173,28 @@ pub struct Settings {
     pub directory: DirectorySettings,
     pub phone: PhonePolicy,
     pub log_format: LogFormat,
+    /// What the member pages show of the organisation.
+    pub branding: Branding,
+    /// Zendesk `locale_id` values mapped to a page language, beyond the built-in ones.
+    pub locale_ids: Vec<(u32, Lang)>,
     /// Risky-but-allowed choices, logged loudly at start-up.
     pub warnings: Vec<String>,
 }
+
+/// The organisation's look on the member pages (all optional; the defaults are neutral).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branding {
+    pub name: Option<String>,
+    pub logo_url: Option<Url>,
+    /// `#rrggbb`, at least 4.5:1 against white (the button text).
+    pub primary_colour: Option<String>,
+    /// https or mailto: where members get help.
+    pub help_url: Option<Url>,
+    pub forgot_password_url: Option<Url>,
+}
+
+/// WCAG AA for normal text.
+const MIN_CONTRAST: f64 = 4.5;
 
 #[derive(Clone)]
 pub struct SessionSettings {
@@ -337,6 +370,21 @@ impl Settings {
     }
 }
 
+impl Branding {
+    /// Only the BRAND_* variables (for `demo`, so an admin can preview their pages).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut v = Validator::default();
+        let raw: RawSettings = envy::from_iter(vars).unwrap_or_default();
+        let branding = v.branding(&raw);
+        match v.problems.is_empty() {
+            true => Ok(branding),
+            false => Err(ConfigError {
+                problems: v.problems,
+            }),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Validator {
     problems: Vec<Problem>,
@@ -438,6 +486,8 @@ impl Validator {
         let policy = self.policy(raw.policy_file.as_deref());
         let phone = policy.phone_policy(self.phone_policy(&raw));
         let directory = self.directory(&raw);
+        let branding = self.branding(&raw);
+        let locale_ids = self.locale_ids(raw.zendesk_locale_ids.as_deref());
         let log_format = match non_empty(raw.log_format.as_deref()) {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -485,12 +535,106 @@ impl Validator {
                 directory,
                 phone,
                 log_format,
+                branding,
+                locale_ids,
                 warnings: self.warnings,
             }),
             _ => Err(ConfigError {
                 problems: self.problems,
             }),
         }
+    }
+
+    fn branding(&mut self, raw: &RawSettings) -> Branding {
+        let name = non_empty(raw.brand_name.as_deref()).and_then(|name| {
+            if name.chars().count() > 100 || name.chars().any(char::is_control) {
+                self.problem(
+                    "BRAND_NAME",
+                    "must be one line of at most 100 characters (the organisation's name)",
+                );
+                return None;
+            }
+            Some(name.to_owned())
+        });
+        let logo_url = non_empty(raw.brand_logo_url.as_deref())
+            .and_then(|v| self.web_url("BRAND_LOGO_URL", v));
+        let primary_colour = non_empty(raw.brand_primary_colour.as_deref())
+            .and_then(|v| self.colour("BRAND_PRIMARY_COLOUR", v));
+        let help_url = non_empty(raw.brand_help_url.as_deref()).and_then(|v| {
+            match Url::parse(v) {
+                Ok(url) if url.scheme() == "mailto" => Some(url),
+                _ => self.web_url("BRAND_HELP_URL", v),
+            }
+        });
+        let forgot_password_url = non_empty(raw.brand_forgot_password_url.as_deref())
+            .and_then(|v| self.web_url("BRAND_FORGOT_PASSWORD_URL", v));
+        Branding {
+            name,
+            logo_url,
+            primary_colour,
+            help_url,
+            forgot_password_url,
+        }
+    }
+
+    /// `#rgb` or `#rrggbb`, dark enough for white text on it (WCAG AA).
+    fn colour(&mut self, variable: &'static str, value: &str) -> Option<String> {
+        let hex = value.strip_prefix('#').unwrap_or(value);
+        let full: String = match hex.len() {
+            3 => hex.chars().flat_map(|c| [c, c]).collect(),
+            _ => hex.to_owned(),
+        };
+        let channels: Option<Vec<u8>> = (full.len() == 6 && full.is_ascii())
+            .then(|| {
+                (0..3)
+                    .map(|i| u8::from_str_radix(&full[2 * i..2 * i + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        let Some(channels) = channels else {
+            self.problem(
+                variable,
+                format!("`{value}` is not a colour; write it as `#rrggbb`, e.g. `#1f5f8b`"),
+            );
+            return None;
+        };
+        let contrast = contrast_with_white(&channels);
+        if contrast < MIN_CONTRAST {
+            self.problem(
+                variable,
+                format!(
+                    "`{value}` is too light: white button text on it has a contrast of \
+                     {contrast:.1}:1, and members need at least {MIN_CONTRAST}:1 to read it \
+                     (WCAG AA); choose a darker shade"
+                ),
+            );
+            return None;
+        }
+        Some(format!("#{}", full.to_ascii_lowercase()))
+    }
+
+    /// `id=language` pairs, e.g. `1176=en,1186=fr`.
+    fn locale_ids(&mut self, value: Option<&str>) -> Vec<(u32, Lang)> {
+        let Some(value) = non_empty(value) else {
+            return Vec::new();
+        };
+        let mut ids = Vec::new();
+        for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let parsed = pair.split_once('=').and_then(|(id, tag)| {
+                Some((id.trim().parse::<u32>().ok()?, Lang::from_tag(tag.trim())?))
+            });
+            match parsed {
+                Some(entry) => ids.push(entry),
+                None => self.problem(
+                    "ZENDESK_LOCALE_IDS",
+                    format!(
+                        "`{pair}` is not `id=language`; write e.g. `1176=en,1186=fr` \
+                         (languages: en, fr, es, de)"
+                    ),
+                ),
+            }
+        }
+        ids
     }
 
     fn listen_addr(&mut self, value: Option<&str>) -> Option<SocketAddr> {
@@ -1035,6 +1179,22 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// The WCAG contrast ratio of an sRGB colour against white.
+fn contrast_with_white(rgb: &[u8]) -> f64 {
+    let linear = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        match c <= 0.040_45 {
+            true => c / 12.92,
+            false => ((c + 0.055) / 1.055).powf(2.4),
+        }
+    };
+    let luminance = match rgb {
+        [r, g, b] => 0.2126 * linear(*r) + 0.7152 * linear(*g) + 0.0722 * linear(*b),
+        _ => 1.0,
+    };
+    1.05 / (luminance + 0.05)
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -1258,5 +1418,47 @@ mod tests {
         assert_eq!(decode_key("AP8=").as_deref(), Some(&[0u8, 255][..]));
         assert_eq!(decode_key("AP8").as_deref(), Some(&[0u8, 255][..]));
         assert!(decode_key("not base64 at all!").is_none());
+    }
+
+    #[test]
+    fn branding_is_read_and_a_colour_too_light_to_read_is_refused() {
+        let mut v = minimal();
+        v.extend(vars(&[
+            ("BRAND_NAME", "Acme Society"),
+            ("BRAND_LOGO_URL", "https://cdn.acme.example/logo.svg"),
+            ("BRAND_PRIMARY_COLOUR", "#0B3D91"),
+            ("BRAND_HELP_URL", "mailto:help@acme.example"),
+            ("BRAND_FORGOT_PASSWORD_URL", "https://members.acme.example/reset"),
+            ("ZENDESK_LOCALE_IDS", "1176=en, 1186=fr-CA"),
+        ]));
+        let s = Settings::from_vars(v).expect("valid");
+        assert_eq!(s.branding.name.as_deref(), Some("Acme Society"));
+        assert_eq!(s.branding.primary_colour.as_deref(), Some("#0b3d91"));
+        assert_eq!(
+            s.branding.help_url.as_ref().map(Url::as_str),
+            Some("mailto:help@acme.example")
+        );
+        assert_eq!(s.locale_ids, vec![(1176, Lang::En), (1186, Lang::Fr)]);
+
+        for (variable, value, words) in [
+            ("BRAND_PRIMARY_COLOUR", "#ffcc00", "contrast of 1.5:1"),
+            ("BRAND_PRIMARY_COLOUR", "blue", "not a colour"),
+            ("BRAND_LOGO_URL", "http://cdn.acme.example/logo.png", "must use https"),
+            ("BRAND_HELP_URL", "javascript:alert(1)", "must use https"),
+            ("BRAND_NAME", "Acme\nSociety", "one line"),
+            ("ZENDESK_LOCALE_IDS", "16=fr,17=klingon", "`17=klingon`"),
+        ] {
+            let mut v = minimal();
+            v.push((variable.into(), value.into()));
+            let err = Settings::from_vars(v).expect_err(value).to_string();
+            assert!(err.contains(variable) && err.contains(words), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_default_accent_passes_the_contrast_check() {
+        assert!(contrast_with_white(&[0x1f, 0x5f, 0x8b]) >= MIN_CONTRAST);
+        let black = contrast_with_white(&[0, 0, 0]);
+        assert!((black - 21.0).abs() < 0.01, "{black}");
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use url::Url;
-use zendesk_sso_bridge::config::{LogFormat, Settings};
+use zendesk_sso_bridge::config::{Branding, LogFormat, Settings};
 use zendesk_sso_bridge::link_staff;
 use zendesk_sso_bridge::members::demo::DEMO_MEMBERS;
 use zendesk_sso_bridge::members::file::hash_password;
@@ -158,7 +158,15 @@ async fn serve() -> anyhow::Result<ExitCode> {
 
 async fn demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result<ExitCode> {
     let _log_guard = telemetry::init(LogFormat::Pretty);
-    let app = Application::build_demo(listen, public_url.clone()).await?;
+    // The demo reads only BRAND_*, so an admin can preview their member pages.
+    let branding = match Branding::from_vars(std::env::vars()) {
+        Ok(branding) => branding,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let app = Application::build_demo(listen, public_url.clone(), branding).await?;
     let base = match public_url {
         Some(url) => url.as_str().trim_end_matches('/').to_owned(),
         None => format!("http://{}", app.address()),

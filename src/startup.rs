@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::dev::{Server, Service};
 use actix_web::http::StatusCode;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::Either;
 use secrecy::SecretString;
@@ -17,7 +17,7 @@ use tracing_actix_web::TracingLogger;
 use url::Url;
 
 use crate::audit::Audit;
-use crate::config::{DirectorySettings, Settings, ShutdownSettings};
+use crate::config::{Branding, DirectorySettings, Settings, ShutdownSettings};
 use crate::members::MemberDirectory;
 use crate::members::demo::{DEMO_MEMBERS, demo_members};
 use crate::members::file::FileDirectory;
@@ -27,6 +27,7 @@ use crate::telemetry::RootSpan;
 use crate::web::return_to::ReturnToPolicy;
 use crate::web::session::CookieSealer;
 use crate::web::throttle::Throttle;
+use crate::web::pages::MemberPages;
 use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages};
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
@@ -46,8 +47,13 @@ const MAX_QUERY_BYTES: usize = 4096;
 /// The most a form body may hold (user name + password + token fit in far less).
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// The Content-Security-Policy of every page but the delivery page.
-const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy of every page but the delivery page; `img-src` also allows the
+/// origin of BRAND_LOGO_URL.
+fn default_csp(img_src: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; img-src {img_src}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
 
 /// The member directory the settings ask for.
 pub fn directory_for(
@@ -90,7 +96,13 @@ impl Application {
     /// The `demo` command: a random session key and JWT secret, the demo members, and the
     /// Zendesk simulator at `/_simulator`. No configuration is read.
     /// `public_url` is where browsers reach it (default: the listening address).
-    pub async fn build_demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result<Self> {
+    /// The demo: built-in members and a Zendesk simulator; `branding` lets an admin preview
+    /// their member pages.
+    pub async fn build_demo(
+        listen: SocketAddr,
+        public_url: Option<Url>,
+        branding: Branding,
+    ) -> anyhow::Result<Self> {
         let listener =
             TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
@@ -136,6 +148,8 @@ impl Application {
             },
             phone: Default::default(),
             log_format: crate::config::LogFormat::Pretty,
+            branding,
+            locale_ids: Vec::new(),
             warnings: Vec::new(),
         };
         let simulator = Simulator::new(&secret, &public_url, simulator_url);
@@ -192,10 +206,16 @@ impl Application {
             std::iter::once(settings.public_url.origin().ascii_serialization())
                 .chain(return_to.origins())
                 .collect();
+        let img_src = match &settings.branding.logo_url {
+            Some(logo) => format!("'self' {}", logo.origin().ascii_serialization()),
+            None => "'self'".to_owned(),
+        };
         let delivery_csp = format!(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src {img_src}; form-action {}; frame-ancestors 'none'; base-uri 'none'",
             form_action.join(" ")
         );
+        let default_csp = default_csp(&img_src);
+        let member_pages = MemberPages::new(&settings.branding, &settings.locale_ids)?;
         let demo = simulator.as_ref().map(|_| DemoInfo {
             help_centre: settings
                 .zendesk
@@ -223,11 +243,12 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.clone(),
             audit: Audit::new(metrics.clone()),
             metrics,
+            pages: member_pages,
             demo,
         });
         let server = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
-                .add(("Content-Security-Policy", DEFAULT_CSP))
+                .add(("Content-Security-Policy", default_csp.clone()))
                 .add(("X-Content-Type-Options", "nosniff"))
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("X-Frame-Options", "DENY"))
@@ -240,17 +261,21 @@ impl Application {
                 .app_data(
                     web::FormConfig::default()
                         .limit(MAX_FORM_BYTES)
-                        .error_handler(|e, _| login::bad_request(e)),
+                        .error_handler(login::bad_request),
                 )
-                .app_data(web::QueryConfig::default().error_handler(|e, _| login::bad_request(e)))
+                .app_data(web::QueryConfig::default().error_handler(login::bad_request))
                 .wrap_fn(|req, srv| {
                     // Zendesk's own query (return_to, brand_id, locale_id, timestamp) is far
                     // shorter; anything longer is refused before any handler runs.
                     if req.query_string().len() > MAX_QUERY_BYTES {
-                        let response = pages::html(
-                            StatusCode::URI_TOO_LONG,
-                            &pages::MessagePage::bad_request(),
-                        );
+                        let response = match req.app_data::<web::Data<AppState>>() {
+                            Some(state) => state.pages.message(
+                                StatusCode::URI_TOO_LONG,
+                                state.pages.lang(req.request(), None),
+                                &pages::MessagePage::bad_request(),
+                            ),
+                            None => HttpResponse::new(StatusCode::URI_TOO_LONG),
+                        };
                         return Either::Left(std::future::ready(Ok(req.into_response(response))));
                     }
                     Either::Right(srv.call(req))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -19,7 +19,8 @@ use uuid::Uuid;
 use crate::audit::Outcome;
 use crate::members::{DirectoryError, Member, Refusal};
 use crate::policy::PolicyRefusal;
-use crate::web::pages::{self, DeliveryPage, LoginPage, MessagePage};
+use crate::web::i18n::Lang;
+use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage};
 use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
 };
@@ -36,6 +37,12 @@ pub struct LoginQuery {
     return_to: Option<String>,
     brand_id: Option<String>,
     locale_id: Option<String>,
+}
+
+impl LoginQuery {
+    fn is_empty(&self) -> bool {
+        self.return_to.is_none() && self.brand_id.is_none() && self.locale_id.is_none()
+    }
 }
 
 #[derive(Deserialize)]
@@ -85,8 +92,10 @@ impl From<anyhow::Error> for LoginError {
     }
 }
 
-impl ResponseError for LoginError {
-    fn status_code(&self) -> StatusCode {
+// Not an `actix_web::ResponseError`: the page needs the request's language, so the handlers
+// turn an error into its page themselves (`respond`).
+impl LoginError {
+    pub fn status_code(&self) -> StatusCode {
         match self {
             LoginError::BadRequest => StatusCode::BAD_REQUEST,
             LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
@@ -102,7 +111,8 @@ impl ResponseError for LoginError {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
+    /// The member's page for this error, in `lang`.
+    pub fn respond(&self, pages: &MemberPages, lang: Lang) -> HttpResponse {
         let page = match self {
             LoginError::BadRequest => MessagePage::bad_request(),
             LoginError::FormExpired => MessagePage::form_expired(),
@@ -111,7 +121,7 @@ impl ResponseError for LoginError {
             LoginError::Throttled { retry_after } => {
                 let minutes = retry_after.as_secs().div_ceil(60).max(1);
                 let mut response =
-                    pages::html(self.status_code(), &MessagePage::throttled(minutes));
+                    pages.message(self.status_code(), lang, &MessagePage::throttled(minutes));
                 if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
                 {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -128,7 +138,7 @@ impl ResponseError for LoginError {
                 MessagePage::unexpected(error_id)
             }
         };
-        pages::html(self.status_code(), &page)
+        pages.message(self.status_code(), lang, &page)
     }
 }
 
@@ -138,13 +148,37 @@ pub async fn show(
     query: web::Query<LoginQuery>,
     state: web::Data<AppState>,
     request_id: RequestId,
+) -> HttpResponse {
+    let query = query.into_inner();
+    let previous = state.cookies.open::<LoginState>(&req, LOGIN_COOKIE);
+    // A bare `/login` ("start signing in again") keeps where the member was going.
+    let destination = match (&previous, query.is_empty()) {
+        (Some(previous), true) => previous.destination.clone(),
+        _ => destination(&state, query),
+    };
+    let lang = state.pages.lang(&req, destination.locale_id.as_deref());
+    show_page(&req, &state, request_id, destination, previous, lang)
+        .unwrap_or_else(|error| error.respond(&state.pages, lang))
+}
+
+fn show_page(
+    req: &HttpRequest,
+    state: &AppState,
+    request_id: RequestId,
+    destination: Destination,
+    previous: Option<LoginState>,
+    lang: Lang,
 ) -> Result<HttpResponse, LoginError> {
-    let destination = destination(&state, query.into_inner());
-    if let Some(mut session) = state.cookies.open::<Session>(&req, SESSION_COOKIE) {
+    if let Some(mut session) = state.cookies.open::<Session>(req, SESSION_COOKIE) {
         state
             .policy
             .apply_locale(&mut session.member, destination.locale_id.as_deref());
-        let response = deliver(&state, &session.member, destination.return_to.as_deref())?;
+        let response = deliver(
+            state,
+            lang,
+            &session.member,
+            destination.return_to.as_deref(),
+        )?;
         state.audit.sign_in(
             request_id,
             Outcome::Success,
@@ -155,7 +189,7 @@ pub async fn show(
         return Ok(response);
     }
     // Keep the token of an attempt already under way, so a second tab does not void the first.
-    let csrf_token = match state.cookies.open::<LoginState>(&req, LOGIN_COOKIE) {
+    let csrf_token = match previous {
         Some(previous) => previous.csrf_token,
         None => new_token()?,
     };
@@ -166,7 +200,7 @@ pub async fn show(
     let cookie = state
         .cookies
         .seal(LOGIN_COOKIE, &login_state, LOGIN_STATE_TTL)?;
-    let mut response = login_form(StatusCode::OK, &login_state.csrf_token, "", None);
+    let mut response = login_form(state, lang, StatusCode::OK, &login_state.csrf_token, "", None);
     response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
     Ok(response)
 }
@@ -177,9 +211,26 @@ pub async fn submit(
     form: web::Form<LoginForm>,
     state: web::Data<AppState>,
     request_id: RequestId,
+) -> HttpResponse {
+    let login_state = state.cookies.open::<LoginState>(&req, LOGIN_COOKIE);
+    let locale_id = login_state
+        .as_ref()
+        .and_then(|s| s.destination.locale_id.as_deref());
+    let lang = state.pages.lang(&req, locale_id);
+    sign_in(&req, form.into_inner(), &state, request_id, login_state, lang)
+        .await
+        .unwrap_or_else(|error| error.respond(&state.pages, lang))
+}
+
+async fn sign_in(
+    req: &HttpRequest,
+    form: LoginForm,
+    state: &AppState,
+    request_id: RequestId,
+    login_state: Option<LoginState>,
+    lang: Lang,
 ) -> Result<HttpResponse, LoginError> {
-    let form = form.into_inner();
-    let Some(login_state) = state.cookies.open::<LoginState>(&req, LOGIN_COOKIE) else {
+    let Some(login_state) = login_state else {
         state
             .audit
             .sign_in(request_id, Outcome::Failed, "form_expired", None, None);
@@ -190,7 +241,7 @@ pub async fn submit(
         .as_bytes()
         .ct_eq(login_state.csrf_token.as_bytes())
         .into();
-    if !token_matches || is_cross_site(&req) {
+    if !token_matches || is_cross_site(req) {
         state
             .audit
             .sign_in(request_id, Outcome::Failed, "csrf", None, None);
@@ -201,6 +252,8 @@ pub async fn submit(
     let password = form.password.filter(|p| !p.expose_secret().is_empty());
     let (Some(password), false) = (password, username.is_empty()) else {
         return Ok(login_form(
+            state,
+            lang,
             StatusCode::BAD_REQUEST,
             &login_state.csrf_token,
             username,
@@ -218,7 +271,7 @@ pub async fn submit(
         return Err(LoginError::BadRequest);
     }
 
-    let ip = client_ip(&req, &state.trusted_proxies);
+    let ip = client_ip(req, &state.trusted_proxies);
     match state.throttle.gate(ip, username) {
         Gate::Open => {}
         Gate::Slow(pause) => tokio::time::sleep(pause).await,
@@ -242,6 +295,8 @@ pub async fn submit(
                 None,
             );
             return Ok(login_form(
+                state,
+                lang,
                 StatusCode::UNAUTHORIZED,
                 &login_state.csrf_token,
                 username,
@@ -325,7 +380,8 @@ pub async fn submit(
     }
 
     let mut response = deliver(
-        &state,
+        state,
+        lang,
         &member,
         login_state.destination.return_to.as_deref(),
     )?;
@@ -391,6 +447,8 @@ fn destination(state: &AppState, query: LoginQuery) -> Destination {
 }
 
 fn login_form(
+    state: &AppState,
+    lang: Lang,
     status: StatusCode,
     csrf_token: &str,
     username: &str,
@@ -400,6 +458,7 @@ fn login_form(
     pages::html(
         status,
         &LoginPage {
+            chrome: state.pages.chrome(lang),
             csrf_token,
             username: &username,
             error,
@@ -410,6 +469,7 @@ fn login_form(
 /// The page whose form posts a freshly minted JWT to Zendesk.
 fn deliver(
     state: &AppState,
+    lang: Lang,
     member: &Member,
     return_to: Option<&str>,
 ) -> Result<HttpResponse, LoginError> {
@@ -418,6 +478,7 @@ fn deliver(
         .mint(member)
         .map_err(|e| anyhow::Error::new(e).context("signing the Zendesk JWT"))?;
     let mut response = pages::ok(&DeliveryPage {
+        chrome: state.pages.chrome(lang),
         action: &state.jwt_endpoint,
         jwt: &jwt,
         return_to,
@@ -428,8 +489,12 @@ fn deliver(
     Ok(response)
 }
 
-/// Turns unreadable queries and forms into the friendly 400 page.
-pub fn bad_request(err: impl std::fmt::Display) -> actix_web::Error {
+/// Turns unreadable queries and forms into the friendly 400 page, in the member's language.
+pub fn bad_request(err: impl std::fmt::Display + std::fmt::Debug + 'static, req: &HttpRequest) -> actix_web::Error {
     tracing::info!(error = %err, "unreadable request");
-    LoginError::BadRequest.into()
+    let response = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => LoginError::BadRequest.respond(&state.pages, state.pages.lang(req, None)),
+        None => HttpResponse::BadRequest().finish(),
+    };
+    actix_web::error::InternalError::from_response(err, response).into()
 }

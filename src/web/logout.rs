@@ -5,13 +5,14 @@
 //! sign-out (Zendesk adds `email`, `external_id`, `brand_id`, `return_to`), and a direct visit.
 //! All of them end the bridge session.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tracing_actix_web::RequestId;
 
 use crate::members::clean_text;
 use crate::web::AppState;
-use crate::web::pages::{self, MessagePage};
+use crate::web::pages::MessagePage;
 use crate::web::session::{LOGIN_COOKIE, SESSION_COOKIE, Session};
 
 /// Zendesk's message is shown and logged only up to this many characters.
@@ -31,6 +32,8 @@ pub async fn logout(
     request_id: RequestId,
 ) -> HttpResponse {
     let query = query.map(web::Query::into_inner);
+    // Zendesk sends no locale here: the browser's languages decide.
+    let lang = state.pages.lang(&req, None);
     let member_id = state
         .cookies
         .open::<Session>(&req, SESSION_COOKIE)
@@ -45,13 +48,20 @@ pub async fn logout(
                 .chars()
                 .take(MAX_MESSAGE_CHARS)
                 .collect();
-            let message = if message.is_empty() {
-                "(Zendesk gave no reason)".to_owned()
-            } else {
-                message
+            let shown = match message.is_empty() {
+                true => state.pages.texts(lang).get("zendesk-error-no-reason").to_owned(),
+                false => message.clone(),
             };
-            state.audit.zendesk_refused(request_id, &message);
-            pages::ok(&MessagePage::zendesk_error(message, &state.zendesk_base))
+            let logged = match message.is_empty() {
+                true => "(Zendesk gave no reason)",
+                false => &message,
+            };
+            state.audit.zendesk_refused(request_id, logged);
+            state.pages.message(
+                StatusCode::OK,
+                lang,
+                &MessagePage::zendesk_error(shown, &state.zendesk_base),
+            )
         }
         other => {
             state.audit.sign_out(request_id, member_id.as_deref());
@@ -63,7 +73,9 @@ pub async fn logout(
                     false => r,
                 })
                 .unwrap_or_else(|| format!("{}/hc", state.zendesk_base));
-            pages::ok(&MessagePage::signed_out(back))
+            state
+                .pages
+                .message(StatusCode::OK, lang, &MessagePage::signed_out(back))
         }
     };
     for name in [SESSION_COOKIE, LOGIN_COOKIE] {

@@ -1,6 +1,7 @@
 //! The HTTP edge: one module per route family, plus the pieces they share.
 
 pub mod health;
+pub mod i18n;
 pub mod landing;
 pub mod login;
 pub mod logout;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub audit: Audit,
     pub metrics: Metrics,
+    /// The member pages' words (per language), the organisation's look and the style sheet.
+    pub pages: pages::MemberPages,
     /// Demo mode only: the simulated help centre and the demo members, shown on `/`.
     pub demo: Option<DemoInfo>,
 }

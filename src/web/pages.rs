@@ -1,21 +1,116 @@
 //! The HTML the member sees. Templates live in `templates/` (askama, auto-escaped); the words
 //! of every message page are here, in one place.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use askama::Template;
 
+use crate::config::Branding;
 use crate::members::Refusal;
+use crate::web::i18n::{Catalogue, CatalogueError, Lang, LanguageChooser, Texts};
 use crate::members::demo::DemoMember;
 use crate::zendesk::safety::Denial;
 
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 pub const DELIVER_JS: &str = include_str!("../../assets/deliver.js");
 
+/// The organisation's look, as the templates use it.
+#[derive(Debug, Default)]
+pub struct Brand {
+    pub name: Option<String>,
+    pub logo_url: Option<String>,
+    pub help_url: Option<String>,
+    pub forgot_password_url: Option<String>,
+}
+
+/// What every member page shares: the words of its language and the organisation's look.
+#[derive(Clone, Copy)]
+pub struct Chrome<'a> {
+    pub t: &'a Texts,
+    pub brand: &'a Brand,
+}
+
+/// The member pages' words, look and style sheet, built once at start-up.
+pub struct MemberPages {
+    catalogue: Catalogue,
+    chooser: LanguageChooser,
+    brand: Brand,
+    /// `assets/style.css` with BRAND_PRIMARY_COLOUR in place of the default accent.
+    pub style_css: String,
+}
+
+/// The accent colour in `assets/style.css`, replaced by BRAND_PRIMARY_COLOUR.
+const DEFAULT_ACCENT: &str = "--accent: #1f5f8b;";
+
+impl MemberPages {
+    pub fn new(branding: &Branding, locale_ids: &[(u32, Lang)]) -> Result<Self, CatalogueError> {
+        let style_css = match &branding.primary_colour {
+            Some(colour) => STYLE_CSS.replace(DEFAULT_ACCENT, &format!("--accent: {colour};")),
+            None => STYLE_CSS.to_owned(),
+        };
+        Ok(Self {
+            catalogue: Catalogue::new(branding.name.as_deref())?,
+            chooser: LanguageChooser::new(locale_ids),
+            brand: Brand {
+                name: branding.name.clone(),
+                logo_url: branding.logo_url.as_ref().map(|u| u.to_string()),
+                help_url: branding.help_url.as_ref().map(|u| u.to_string()),
+                forgot_password_url: branding.forgot_password_url.as_ref().map(|u| u.to_string()),
+            },
+            style_css,
+        })
+    }
+
+    /// The language of this request's page: Zendesk's `locale_id` if it names one we speak,
+    /// else the browser's `Accept-Language`, else English.
+    pub fn lang(&self, req: &HttpRequest, locale_id: Option<&str>) -> Lang {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        self.chooser.choose(locale_id, accept)
+    }
+
+    pub fn chrome(&self, lang: Lang) -> Chrome<'_> {
+        Chrome {
+            t: self.catalogue.texts(lang),
+            brand: &self.brand,
+        }
+    }
+
+    pub fn texts(&self, lang: Lang) -> &Texts {
+        self.catalogue.texts(lang)
+    }
+
+    /// A message page in `lang`, as HTML.
+    pub fn render_message(&self, lang: Lang, page: &MessagePage) -> askama::Result<String> {
+        let note = page.note.as_ref().map(|note| match note {
+            Note::Message(id) => self.texts(lang).get(id).to_owned(),
+            Note::Text(text) => text.clone(),
+            Note::Wait { minutes } => {
+                self.catalogue
+                    .with_number(lang, "throttled-wait", "minutes", *minutes)
+            }
+        });
+        MessageView {
+            chrome: self.chrome(lang),
+            page,
+            note,
+        }
+        .render()
+    }
+
+    /// A message page in `lang`, as a response.
+    pub fn message(&self, status: StatusCode, lang: Lang, page: &MessagePage) -> HttpResponse {
+        respond(status, self.render_message(lang, page))
+    }
+}
+
 #[derive(Template)]
 #[template(path = "landing.html")]
 pub struct LandingPage<'a> {
+    pub chrome: Chrome<'a>,
     pub demo: Option<DemoHints<'a>>,
 }
 
@@ -27,14 +122,17 @@ pub struct DemoHints<'a> {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    pub chrome: Chrome<'a>,
     pub csrf_token: &'a str,
     pub username: &'a str,
+    /// The message id of what went wrong with the last attempt.
     pub error: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "deliver.html")]
 pub struct DeliveryPage<'a> {
+    pub chrome: Chrome<'a>,
     pub action: &'a str,
     pub jwt: &'a str,
     pub return_to: Option<&'a str>,
@@ -53,44 +151,59 @@ pub struct SimulatorSignedIn<'a> {
     pub return_to: Option<&'a str>,
 }
 
+/// A link on a message page; `label` is a message id.
 pub struct Link {
     pub label: &'static str,
     pub href: String,
 }
 
-/// Every message page: errors, refusals, signed out.
-#[derive(Template, Default)]
-#[template(path = "message.html")]
+/// A sentence set apart under the paragraphs.
+pub enum Note {
+    /// A catalogue message.
+    Message(&'static str),
+    /// Words from configuration (the access policy's contact text), shown as written.
+    Text(String),
+    /// How long sign-in stays paused.
+    Wait { minutes: u64 },
+}
+
+/// Every message page: errors, refusals, signed out. Titles, paragraphs and link labels are
+/// message ids in `locales/*.ftl`; the page is put into words when rendered.
+#[derive(Default)]
 pub struct MessagePage {
     pub title: &'static str,
     pub paragraphs: Vec<&'static str>,
     /// Text from elsewhere (Zendesk's error message), shown escaped.
     pub quoted: Option<String>,
-    /// A sentence built for this page (e.g. how long to wait).
-    pub note: Option<String>,
+    pub note: Option<Note>,
     pub error_id: Option<String>,
     pub links: Vec<Link>,
     pub admin_links: Vec<Link>,
 }
 
-pub const WRONG_CREDENTIALS: &str =
-    "That user name and password did not match our records. Check them and try again.";
-pub const MISSING_CREDENTIALS: &str = "Enter your user name and your password.";
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessageView<'a> {
+    chrome: Chrome<'a>,
+    page: &'a MessagePage,
+    note: Option<String>,
+}
+
+pub const WRONG_CREDENTIALS: &str = "login-wrong-credentials";
+pub const MISSING_CREDENTIALS: &str = "login-missing-credentials";
 
 impl MessagePage {
     fn sign_in_again() -> Link {
         Link {
-            label: "Start signing in again",
+            label: "link-sign-in-again",
             href: "/login".into(),
         }
     }
 
     pub fn unavailable(error_id: &str) -> Self {
         Self {
-            title: "We can't check your membership right now",
-            paragraphs: vec![
-                "The member system did not answer. Your password was not rejected: please try again in a few minutes.",
-            ],
+            title: "unavailable-title",
+            paragraphs: vec!["unavailable-text"],
             error_id: Some(error_id.to_owned()),
             links: vec![Self::sign_in_again()],
             ..Self::default()
@@ -99,10 +212,8 @@ impl MessagePage {
 
     pub fn unexpected(error_id: &str) -> Self {
         Self {
-            title: "Something went wrong",
-            paragraphs: vec![
-                "We could not sign you in because of an error on our side. Please try again in a few minutes.",
-            ],
+            title: "unexpected-title",
+            paragraphs: vec!["unexpected-text"],
             error_id: Some(error_id.to_owned()),
             links: vec![Self::sign_in_again()],
             ..Self::default()
@@ -111,25 +222,15 @@ impl MessagePage {
 
     pub fn refused(refusal: Refusal) -> Self {
         let paragraphs = match refusal {
-            Refusal::Inactive => vec![
-                "Your membership is not active, so you can't use the help centre with it.",
-                "If you think this is a mistake, or to renew, please contact the association.",
-            ],
-            Refusal::NoPrimaryEmail => vec![
-                "Your member record has no primary e-mail address, which the help centre needs to reach you.",
-                "Please add one to your member profile, or contact the association.",
-            ],
-            Refusal::DuplicatePrimaryEmail => vec![
-                "Your e-mail address is shared by more than one member record, so we can't tell which help-centre account is yours.",
-                "Please contact the association so they can correct your member record.",
-            ],
-            Refusal::NoMemberRecord => vec![
-                "Your password was accepted, but we could not find a member record for your account.",
-                "Please contact the association so they can check your account.",
-            ],
+            Refusal::Inactive => vec!["refused-inactive", "refused-inactive-next"],
+            Refusal::NoPrimaryEmail => vec!["refused-no-email", "refused-no-email-next"],
+            Refusal::DuplicatePrimaryEmail => {
+                vec!["refused-shared-email", "refused-shared-email-next"]
+            }
+            Refusal::NoMemberRecord => vec!["refused-no-record", "refused-no-record-next"],
         };
         Self {
-            title: "We can't sign you in to the help centre",
+            title: "refused-title",
             paragraphs,
             ..Self::default()
         }
@@ -137,27 +238,18 @@ impl MessagePage {
 
     /// An account-safety rule said no. The words never reveal whose account is involved.
     pub fn denied(denial: Denial, error_id: &str) -> Self {
-        let (title, paragraphs): (&'static str, Vec<&'static str>) = match denial {
+        let (title, paragraphs) = match denial {
             Denial::EmailOwnedByOtherIdentity | Denial::UnlinkedStaff => (
-                "We can't sign you in to the help centre",
-                vec![
-                    "Your e-mail address is already used by another help-centre account, so we can't sign you in with it.",
-                    "Please contact the association and quote the reference below; they can link your account safely.",
-                ],
+                "refused-title",
+                vec!["denied-email-taken", "denied-email-taken-next"],
             ),
             Denial::Suspended => (
-                "We can't sign you in to the help centre",
-                vec![
-                    "Your help-centre account is suspended.",
-                    "Please contact the association and quote the reference below.",
-                ],
+                "refused-title",
+                vec!["denied-suspended", "denied-suspended-next"],
             ),
-            Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe => (
-                "The help centre can't be reached right now",
-                vec![
-                    "We could not complete the checks that keep help-centre accounts safe. Your password was not rejected: please try again shortly.",
-                ],
-            ),
+            Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe => {
+                ("denied-zendesk-title", vec!["denied-zendesk-text"])
+            }
         };
         Self {
             title,
@@ -171,24 +263,18 @@ impl MessagePage {
     /// The access policy said no; `message` is the association's configured contact text.
     pub fn policy_denied(message: Option<String>) -> Self {
         Self {
-            title: "We can't sign you in to the help centre",
-            paragraphs: vec!["Your membership does not include access to the help centre."],
-            note: Some(message.unwrap_or_else(|| {
-                "If you think this is a mistake, please contact the association.".to_owned()
-            })),
+            title: "refused-title",
+            paragraphs: vec!["policy-denied-text"],
+            note: Some(message.map_or(Note::Message("policy-denied-contact"), Note::Text)),
             ..Self::default()
         }
     }
 
     pub fn throttled(minutes: u64) -> Self {
-        let plural = if minutes == 1 { "" } else { "s" };
         Self {
-            title: "Too many sign-in attempts",
-            paragraphs: vec![
-                "There have been too many unsuccessful sign-in attempts, so sign-in is paused for a while to protect your account.",
-                "If you have forgotten your password, reset it in the member system first.",
-            ],
-            note: Some(format!("You can try again in {minutes} minute{plural}.")),
+            title: "throttled-title",
+            paragraphs: vec!["throttled-text", "throttled-reset"],
+            note: Some(Note::Wait { minutes }),
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }
@@ -196,10 +282,8 @@ impl MessagePage {
 
     pub fn form_expired() -> Self {
         Self {
-            title: "This sign-in page has expired",
-            paragraphs: vec![
-                "For your security, sign-in forms only work for a short time and only from this site. Nothing was sent.",
-            ],
+            title: "expired-title",
+            paragraphs: vec!["expired-text"],
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }
@@ -207,10 +291,8 @@ impl MessagePage {
 
     pub fn bad_request() -> Self {
         Self {
-            title: "We couldn't read that request",
-            paragraphs: vec![
-                "The link or form you used was not complete or not valid. Please start again from the help centre.",
-            ],
+            title: "bad-request-title",
+            paragraphs: vec!["bad-request-text"],
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }
@@ -218,10 +300,10 @@ impl MessagePage {
 
     pub fn not_found() -> Self {
         Self {
-            title: "Page not found",
-            paragraphs: vec!["There is nothing at this address."],
+            title: "not-found-title",
+            paragraphs: vec!["not-found-text"],
             links: vec![Link {
-                label: "Go to the start page",
+                label: "link-start-page",
                 href: "/".into(),
             }],
             ..Self::default()
@@ -230,12 +312,10 @@ impl MessagePage {
 
     pub fn signed_out(help_centre: String) -> Self {
         Self {
-            title: "You are signed out",
-            paragraphs: vec![
-                "You have been signed out of the help centre. To sign in again, visit the help centre.",
-            ],
+            title: "signed-out-title",
+            paragraphs: vec!["signed-out-text"],
             links: vec![Link {
-                label: "Back to the help centre",
+                label: "link-help-centre",
                 href: help_centre,
             }],
             ..Self::default()
@@ -245,20 +325,17 @@ impl MessagePage {
     /// Zendesk refused the sign-in and sent its reason to the remote logout URL.
     pub fn zendesk_error(message: String, zendesk: &str) -> Self {
         Self {
-            title: "The help centre could not sign you in",
-            paragraphs: vec![
-                "Zendesk, which runs our help centre, refused the sign-in and said:",
-                "You have not been signed in. Please try again in a few minutes; if this keeps happening, contact the association and quote the message above.",
-            ],
+            title: "zendesk-error-title",
+            paragraphs: vec!["zendesk-error-said", "zendesk-error-next"],
             quoted: Some(message),
             links: vec![Self::sign_in_again()],
             admin_links: vec![
                 Link {
-                    label: "Sign in with a Zendesk password (/access/normal)",
+                    label: "admin-normal",
                     href: format!("{zendesk}/access/normal"),
                 },
                 Link {
-                    label: "Request a one-time sign-in link for the account owner (/access/sso_bypass)",
+                    label: "admin-bypass",
                     href: format!("{zendesk}/access/sso_bypass"),
                 },
             ],
@@ -269,7 +346,11 @@ impl MessagePage {
 
 /// An HTML response that must never be cached (every page here is per-member or per-attempt).
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
+    respond(status, page.render())
+}
+
+fn respond(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
+    match rendered {
         Ok(body) => HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -291,13 +372,17 @@ pub fn ok(page: &impl Template) -> HttpResponse {
 mod tests {
     use super::*;
 
+    fn pages() -> MemberPages {
+        MemberPages::new(&Branding::default(), &[]).expect("catalogues")
+    }
+
     #[test]
     fn quoted_text_is_escaped() {
         let page = MessagePage::zendesk_error(
             "<script>alert(1)</script>".into(),
             "https://acme.zendesk.com",
         );
-        let body = page.render().expect("renders");
+        let body = pages().render_message(Lang::En, &page).expect("renders");
         assert!(
             body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
             "{body}"
@@ -307,7 +392,9 @@ mod tests {
 
     #[test]
     fn the_delivery_form_posts_the_token_and_return_to() {
+        let pages = pages();
         let page = DeliveryPage {
+            chrome: pages.chrome(Lang::En),
             action: "https://acme.zendesk.com/access/jwt",
             jwt: "a.b.c",
             return_to: Some("https://acme.zendesk.com/hc?a=1&b=\"2\""),
@@ -316,5 +403,17 @@ mod tests {
         assert!(body.contains(r#"action="https://acme.zendesk.com/access/jwt""#));
         assert!(body.contains(r#"name="jwt" value="a.b.c""#));
         assert!(body.contains("a=1&#38;b=&#34;2&#34;"), "{body}");
+    }
+
+    #[test]
+    fn the_brand_colour_replaces_the_accent() {
+        assert!(STYLE_CSS.contains(DEFAULT_ACCENT));
+        let branding = Branding {
+            primary_colour: Some("#0b3d91".into()),
+            ..Branding::default()
+        };
+        let pages = MemberPages::new(&branding, &[]).expect("catalogues");
+        assert!(pages.style_css.contains("--accent: #0b3d91;"));
+        assert!(!pages.style_css.contains(DEFAULT_ACCENT));
     }
 }

@@ -10,7 +10,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use askama::Template;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -20,7 +19,8 @@ use url::Url;
 use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::members::imis::wire::PersonData;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
-use zendesk_sso_bridge::web::pages::MessagePage;
+use zendesk_sso_bridge::web::i18n::Lang;
+use zendesk_sso_bridge::web::pages::{MemberPages, MessagePage};
 use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
 
@@ -106,8 +106,9 @@ proptest! {
 
     #[test]
     fn the_logout_message_never_injects_markup(message in any::<String>()) {
-        let with = MessagePage::zendesk_error(message, "https://acme.zendesk.com").render().expect("renders");
-        let without = MessagePage::zendesk_error(String::new(), "https://acme.zendesk.com").render().expect("renders");
+        let pages = MemberPages::new(&Default::default(), &[]).expect("catalogues");
+        let render = |m: String| pages.render_message(Lang::En, &MessagePage::zendesk_error(m, "https://acme.zendesk.com")).expect("renders");
+        let (with, without) = (render(message), render(String::new()));
         prop_assert_eq!(with.matches('<').count(), without.matches('<').count());
         prop_assert_eq!(with.matches('"').count(), without.matches('"').count());
     }

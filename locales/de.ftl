@@ -1,0 +1,84 @@
+# Deutsch. Dieselben Meldungen wie en.ftl; `$org` ist BRAND_NAME oder `org-default`.
+
+org-default = Ihren Verband
+language-name = Deutsch
+
+help-link = Hilfe und Kontakt
+logo-alt = { $org }
+
+landing-title = Anmeldung zum Hilfe-Center
+landing-intro = Melden Sie sich mit Ihrem Mitgliedskonto an, um Support-Anfragen zu lesen und zu stellen.
+landing-button = Beim Hilfe-Center anmelden
+
+login-title = Anmelden
+login-intro = Verwenden Sie Ihr Mitgliedskonto, um zum Hilfe-Center zu gelangen.
+login-username = Benutzername
+login-password = Passwort
+login-submit = Anmelden
+login-forgot = Passwort vergessen?
+login-wrong-credentials = Benutzername und Passwort stimmen nicht mit unseren Daten überein. Bitte prüfen Sie die Angaben und versuchen Sie es erneut.
+login-missing-credentials = Geben Sie Ihren Benutzernamen und Ihr Passwort ein.
+
+deliver-title = Sie werden angemeldet…
+deliver-text = Sie werden zum Hilfe-Center weitergeleitet. Falls nichts passiert, klicken Sie auf die Schaltfläche.
+deliver-button = Weiter zum Hilfe-Center
+
+link-sign-in-again = Anmeldung neu beginnen
+link-start-page = Zur Startseite
+link-help-centre = Zurück zum Hilfe-Center
+error-reference = Wenn Sie uns kontaktieren, nennen Sie bitte diese Referenz:
+
+unavailable-title = Wir können Ihre Mitgliedschaft gerade nicht prüfen
+unavailable-text = Das Mitgliedersystem hat nicht geantwortet. Ihr Passwort wurde nicht abgelehnt: Bitte versuchen Sie es in einigen Minuten erneut.
+
+unexpected-title = Etwas ist schiefgelaufen
+unexpected-text = Wegen eines Fehlers auf unserer Seite konnten wir Sie nicht anmelden. Bitte versuchen Sie es in einigen Minuten erneut.
+
+refused-title = Wir können Sie nicht beim Hilfe-Center anmelden
+refused-inactive = Ihre Mitgliedschaft ist nicht aktiv, daher können Sie das Hilfe-Center damit nicht nutzen.
+refused-inactive-next = Wenn Sie glauben, dass es sich um einen Fehler handelt, oder um zu verlängern, wenden Sie sich bitte an { $org }.
+refused-no-email = Ihr Mitgliedsdatensatz enthält keine primäre E-Mail-Adresse, die das Hilfe-Center braucht, um Sie zu erreichen.
+refused-no-email-next = Bitte ergänzen Sie eine in Ihrem Mitgliedsprofil oder wenden Sie sich an { $org }.
+refused-shared-email = Ihre E-Mail-Adresse gehört zu mehr als einem Mitgliedsdatensatz, daher können wir nicht erkennen, welches Hilfe-Center-Konto Ihres ist.
+refused-shared-email-next = Bitte wenden Sie sich an { $org }, damit Ihr Mitgliedsdatensatz korrigiert wird.
+refused-no-record = Ihr Passwort wurde akzeptiert, aber wir haben keinen Mitgliedsdatensatz zu Ihrem Konto gefunden.
+refused-no-record-next = Bitte wenden Sie sich an { $org }, damit Ihr Konto geprüft wird.
+
+denied-email-taken = Ihre E-Mail-Adresse wird bereits von einem anderen Hilfe-Center-Konto verwendet, daher können wir Sie damit nicht anmelden.
+denied-email-taken-next = Bitte wenden Sie sich an { $org } und nennen Sie die Referenz unten; dort kann Ihr Konto sicher verknüpft werden.
+denied-suspended = Ihr Hilfe-Center-Konto ist gesperrt.
+denied-suspended-next = Bitte wenden Sie sich an { $org } und nennen Sie die Referenz unten.
+denied-zendesk-title = Das Hilfe-Center ist gerade nicht erreichbar
+denied-zendesk-text = Wir konnten die Prüfungen, die Hilfe-Center-Konten schützen, nicht abschließen. Ihr Passwort wurde nicht abgelehnt: Bitte versuchen Sie es gleich noch einmal.
+
+policy-denied-text = Ihre Mitgliedschaft umfasst keinen Zugang zum Hilfe-Center.
+policy-denied-contact = Wenn Sie glauben, dass es sich um einen Fehler handelt, wenden Sie sich bitte an { $org }.
+
+throttled-title = Zu viele Anmeldeversuche
+throttled-text = Es gab zu viele erfolglose Anmeldeversuche, daher ist die Anmeldung zum Schutz Ihres Kontos eine Weile pausiert.
+throttled-reset = Wenn Sie Ihr Passwort vergessen haben, setzen Sie es zuerst im Mitgliedersystem zurück.
+throttled-wait = { $minutes ->
+    [one] Sie können es in 1 Minute erneut versuchen.
+   *[other] Sie können es in { $minutes } Minuten erneut versuchen.
+}
+
+expired-title = Diese Anmeldeseite ist abgelaufen
+expired-text = Zu Ihrer Sicherheit funktionieren Anmeldeformulare nur kurze Zeit und nur von dieser Website aus. Es wurde nichts gesendet.
+
+bad-request-title = Wir konnten diese Anfrage nicht lesen
+bad-request-text = Der verwendete Link oder das Formular war unvollständig oder ungültig. Bitte beginnen Sie erneut im Hilfe-Center.
+
+not-found-title = Seite nicht gefunden
+not-found-text = Unter dieser Adresse gibt es nichts.
+
+signed-out-title = Sie sind abgemeldet
+signed-out-text = Sie wurden vom Hilfe-Center abgemeldet. Um sich erneut anzumelden, besuchen Sie das Hilfe-Center.
+
+zendesk-error-title = Das Hilfe-Center konnte Sie nicht anmelden
+zendesk-error-said = Zendesk, der Betreiber unseres Hilfe-Centers, hat die Anmeldung abgelehnt und meldet:
+zendesk-error-next = Sie wurden nicht angemeldet. Bitte versuchen Sie es in einigen Minuten erneut; wenn das wieder passiert, wenden Sie sich an { $org } und nennen Sie die Meldung oben.
+zendesk-error-no-reason = (Zendesk hat keinen Grund genannt)
+admin-summary = Für Administratoren des Helpdesks
+admin-text = Wenn die Einmalanmeldung selbst nicht funktioniert, erreichen Sie Zendesk trotzdem:
+admin-normal = Mit einem Zendesk-Passwort anmelden (/access/normal)
+admin-bypass = Einen einmaligen Anmeldelink für den Kontoinhaber anfordern (/access/sso_bypass)

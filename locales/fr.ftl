@@ -1,0 +1,84 @@
+# Français. Mêmes messages que en.ftl ; `$org` est BRAND_NAME, ou `org-default`.
+
+org-default = votre association
+language-name = Français
+
+help-link = Aide et contact
+logo-alt = { $org }
+
+landing-title = Connexion au centre d'aide
+landing-intro = Connectez-vous avec votre compte de membre pour consulter et ouvrir des demandes d'assistance.
+landing-button = Se connecter au centre d'aide
+
+login-title = Connexion
+login-intro = Utilisez votre compte de membre pour accéder au centre d'aide.
+login-username = Nom d'utilisateur
+login-password = Mot de passe
+login-submit = Se connecter
+login-forgot = Mot de passe oublié ?
+login-wrong-credentials = Ce nom d'utilisateur et ce mot de passe ne correspondent pas à nos informations. Vérifiez-les et réessayez.
+login-missing-credentials = Saisissez votre nom d'utilisateur et votre mot de passe.
+
+deliver-title = Connexion en cours…
+deliver-text = Vous êtes redirigé vers le centre d'aide. Si rien ne se passe, appuyez sur le bouton.
+deliver-button = Continuer vers le centre d'aide
+
+link-sign-in-again = Recommencer la connexion
+link-start-page = Aller à la page d'accueil
+link-help-centre = Retour au centre d'aide
+error-reference = Si vous nous contactez, indiquez cette référence :
+
+unavailable-title = Nous ne pouvons pas vérifier votre adhésion pour le moment
+unavailable-text = Le système des membres n'a pas répondu. Votre mot de passe n'a pas été refusé : veuillez réessayer dans quelques minutes.
+
+unexpected-title = Une erreur s'est produite
+unexpected-text = Nous n'avons pas pu vous connecter à cause d'une erreur de notre côté. Veuillez réessayer dans quelques minutes.
+
+refused-title = Nous ne pouvons pas vous connecter au centre d'aide
+refused-inactive = Votre adhésion n'est pas active : vous ne pouvez donc pas l'utiliser pour accéder au centre d'aide.
+refused-inactive-next = Si vous pensez qu'il s'agit d'une erreur, ou pour renouveler votre adhésion, contactez { $org }.
+refused-no-email = Votre fiche de membre n'a pas d'adresse e-mail principale, dont le centre d'aide a besoin pour vous répondre.
+refused-no-email-next = Ajoutez-en une à votre profil de membre, ou contactez { $org }.
+refused-shared-email = Votre adresse e-mail est utilisée par plusieurs fiches de membre : nous ne pouvons pas savoir quel compte du centre d'aide est le vôtre.
+refused-shared-email-next = Contactez { $org } pour faire corriger votre fiche de membre.
+refused-no-record = Votre mot de passe a été accepté, mais nous n'avons pas trouvé de fiche de membre pour votre compte.
+refused-no-record-next = Contactez { $org } pour faire vérifier votre compte.
+
+denied-email-taken = Votre adresse e-mail est déjà utilisée par un autre compte du centre d'aide : nous ne pouvons pas vous connecter avec elle.
+denied-email-taken-next = Contactez { $org } en indiquant la référence ci-dessous ; ils pourront relier votre compte en toute sécurité.
+denied-suspended = Votre compte du centre d'aide est suspendu.
+denied-suspended-next = Contactez { $org } en indiquant la référence ci-dessous.
+denied-zendesk-title = Le centre d'aide est injoignable pour le moment
+denied-zendesk-text = Nous n'avons pas pu effectuer les vérifications qui protègent les comptes du centre d'aide. Votre mot de passe n'a pas été refusé : veuillez réessayer dans un instant.
+
+policy-denied-text = Votre adhésion ne donne pas accès au centre d'aide.
+policy-denied-contact = Si vous pensez qu'il s'agit d'une erreur, contactez { $org }.
+
+throttled-title = Trop de tentatives de connexion
+throttled-text = Il y a eu trop de tentatives de connexion infructueuses : la connexion est suspendue un moment pour protéger votre compte.
+throttled-reset = Si vous avez oublié votre mot de passe, réinitialisez-le d'abord dans le système des membres.
+throttled-wait = { $minutes ->
+    [one] Vous pourrez réessayer dans 1 minute.
+   *[other] Vous pourrez réessayer dans { $minutes } minutes.
+}
+
+expired-title = Cette page de connexion a expiré
+expired-text = Pour votre sécurité, les formulaires de connexion ne fonctionnent que peu de temps et uniquement depuis ce site. Rien n'a été envoyé.
+
+bad-request-title = Nous n'avons pas pu lire cette demande
+bad-request-text = Le lien ou le formulaire utilisé était incomplet ou invalide. Veuillez recommencer depuis le centre d'aide.
+
+not-found-title = Page introuvable
+not-found-text = Il n'y a rien à cette adresse.
+
+signed-out-title = Vous êtes déconnecté
+signed-out-text = Vous avez été déconnecté du centre d'aide. Pour vous reconnecter, rendez-vous sur le centre d'aide.
+
+zendesk-error-title = Le centre d'aide n'a pas pu vous connecter
+zendesk-error-said = Zendesk, qui héberge notre centre d'aide, a refusé la connexion et a répondu :
+zendesk-error-next = Vous n'êtes pas connecté. Veuillez réessayer dans quelques minutes ; si le problème persiste, contactez { $org } en citant le message ci-dessus.
+zendesk-error-no-reason = (Zendesk n'a donné aucune raison)
+admin-summary = Pour les administrateurs du centre d'assistance
+admin-text = Si l'authentification unique elle-même ne fonctionne pas, vous pouvez quand même accéder à Zendesk :
+admin-normal = Se connecter avec un mot de passe Zendesk (/access/normal)
+admin-bypass = Demander un lien de connexion à usage unique pour le propriétaire du compte (/access/sso_bypass)
