@@ -372,7 +372,9 @@ impl Settings {
 
 impl Branding {
     /// Only the BRAND_* variables (for `demo`, so an admin can preview their pages).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut v = Validator::default();
         let raw: RawSettings = envy::from_iter(vars).unwrap_or_default();
         let branding = v.branding(&raw);
@@ -560,11 +562,9 @@ impl Validator {
             .and_then(|v| self.web_url("BRAND_LOGO_URL", v));
         let primary_colour = non_empty(raw.brand_primary_colour.as_deref())
             .and_then(|v| self.colour("BRAND_PRIMARY_COLOUR", v));
-        let help_url = non_empty(raw.brand_help_url.as_deref()).and_then(|v| {
-            match Url::parse(v) {
-                Ok(url) if url.scheme() == "mailto" => Some(url),
-                _ => self.web_url("BRAND_HELP_URL", v),
-            }
+        let help_url = non_empty(raw.brand_help_url.as_deref()).and_then(|v| match Url::parse(v) {
+            Ok(url) if url.scheme() == "mailto" => Some(url),
+            _ => self.web_url("BRAND_HELP_URL", v),
         });
         let forgot_password_url = non_empty(raw.brand_forgot_password_url.as_deref())
             .and_then(|v| self.web_url("BRAND_FORGOT_PASSWORD_URL", v));
@@ -1428,7 +1428,10 @@ mod tests {
             ("BRAND_LOGO_URL", "https://cdn.acme.example/logo.svg"),
             ("BRAND_PRIMARY_COLOUR", "#0B3D91"),
             ("BRAND_HELP_URL", "mailto:help@acme.example"),
-            ("BRAND_FORGOT_PASSWORD_URL", "https://members.acme.example/reset"),
+            (
+                "BRAND_FORGOT_PASSWORD_URL",
+                "https://members.acme.example/reset",
+            ),
             ("ZENDESK_LOCALE_IDS", "1176=en, 1186=fr-CA"),
         ]));
         let s = Settings::from_vars(v).expect("valid");
@@ -1443,7 +1446,11 @@ mod tests {
         for (variable, value, words) in [
             ("BRAND_PRIMARY_COLOUR", "#ffcc00", "contrast of 1.5:1"),
             ("BRAND_PRIMARY_COLOUR", "blue", "not a colour"),
-            ("BRAND_LOGO_URL", "http://cdn.acme.example/logo.png", "must use https"),
+            (
+                "BRAND_LOGO_URL",
+                "http://cdn.acme.example/logo.png",
+                "must use https",
+            ),
             ("BRAND_HELP_URL", "javascript:alert(1)", "must use https"),
             ("BRAND_NAME", "Acme\nSociety", "one line"),
             ("ZENDESK_LOCALE_IDS", "16=fr,17=klingon", "`17=klingon`"),

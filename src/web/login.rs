@@ -200,7 +200,14 @@ fn show_page(
     let cookie = state
         .cookies
         .seal(LOGIN_COOKIE, &login_state, LOGIN_STATE_TTL)?;
-    let mut response = login_form(state, lang, StatusCode::OK, &login_state.csrf_token, "", None);
+    let mut response = login_form(
+        state,
+        lang,
+        StatusCode::OK,
+        &login_state.csrf_token,
+        "",
+        None,
+    );
     response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
     Ok(response)
 }
@@ -217,9 +224,16 @@ pub async fn submit(
         .as_ref()
         .and_then(|s| s.destination.locale_id.as_deref());
     let lang = state.pages.lang(&req, locale_id);
-    sign_in(&req, form.into_inner(), &state, request_id, login_state, lang)
-        .await
-        .unwrap_or_else(|error| error.respond(&state.pages, lang))
+    sign_in(
+        &req,
+        form.into_inner(),
+        &state,
+        request_id,
+        login_state,
+        lang,
+    )
+    .await
+    .unwrap_or_else(|error| error.respond(&state.pages, lang))
 }
 
 async fn sign_in(
@@ -490,7 +504,10 @@ fn deliver(
 }
 
 /// Turns unreadable queries and forms into the friendly 400 page, in the member's language.
-pub fn bad_request(err: impl std::fmt::Display + std::fmt::Debug + 'static, req: &HttpRequest) -> actix_web::Error {
+pub fn bad_request(
+    err: impl std::fmt::Display + std::fmt::Debug + 'static,
+    req: &HttpRequest,
+) -> actix_web::Error {
     tracing::info!(error = %err, "unreadable request");
     let response = match req.app_data::<web::Data<AppState>>() {
         Some(state) => LoginError::BadRequest.respond(&state.pages, state.pages.lang(req, None)),

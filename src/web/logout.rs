@@ -49,7 +49,11 @@ pub async fn logout(
                 .take(MAX_MESSAGE_CHARS)
                 .collect();
             let shown = match message.is_empty() {
-                true => state.pages.texts(lang).get("zendesk-error-no-reason").to_owned(),
+                true => state
+                    .pages
+                    .texts(lang)
+                    .get("zendesk-error-no-reason")
+                    .to_owned(),
                 false => message.clone(),
             };
             let logged = match message.is_empty() {

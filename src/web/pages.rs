@@ -1,15 +1,15 @@
 //! The HTML the member sees. Templates live in `templates/` (askama, auto-escaped); the words
 //! of every message page are here, in one place.
 
-use actix_web::{HttpRequest, HttpResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::config::Branding;
 use crate::members::Refusal;
-use crate::web::i18n::{Catalogue, CatalogueError, Lang, LanguageChooser, Texts};
 use crate::members::demo::DemoMember;
+use crate::web::i18n::{Catalogue, CatalogueError, Lang, LanguageChooser, Texts};
 use crate::zendesk::safety::Denial;
 
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");

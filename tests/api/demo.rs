@@ -6,9 +6,13 @@ use zendesk_sso_bridge::startup::Application;
 use crate::helpers::{browser, delivery, input_value, page_text, select, spawn_app};
 
 async fn spawn_demo() -> String {
-    let app = Application::build_demo("127.0.0.1:0".parse().expect("addr"), None, Default::default())
-        .await
-        .expect("demo builds");
+    let app = Application::build_demo(
+        "127.0.0.1:0".parse().expect("addr"),
+        None,
+        Default::default(),
+    )
+    .await
+    .expect("demo builds");
     let base = format!("http://{}", app.address());
     tokio::spawn(app.run_until_stopped());
     base

@@ -13,6 +13,7 @@ mod documentation;
 mod health;
 mod imis_client;
 mod logout;
+mod member_pages;
 mod member_system_errors;
 mod process;
 mod properties;
