@@ -90,12 +90,12 @@ impl LanguageChooser {
     /// Zendesk's `locale_id` first, then `Accept-Language`, then English.
     pub fn choose(&self, locale_id: Option<&str>, accept_language: Option<&str>) -> Lang {
         locale_id
-            .and_then(|id| self.from_locale_id(id))
-            .or_else(|| accept_language.and_then(|h| self.from_accept_language(h)))
+            .and_then(|id| self.by_locale_id(id))
+            .or_else(|| accept_language.and_then(|h| self.by_accept_language(h)))
             .unwrap_or(Lang::En)
     }
 
-    fn from_locale_id(&self, value: &str) -> Option<Lang> {
+    fn by_locale_id(&self, value: &str) -> Option<Lang> {
         match value.parse::<u32>() {
             Ok(id) => self.locale_ids.get(&id).copied(),
             Err(_) => Lang::from_tag(value),
@@ -104,7 +104,7 @@ impl LanguageChooser {
 
     /// The member's preferences in `q` order (a stable sort keeps the header's order for ties);
     /// `q=0` means "not this one".
-    fn from_accept_language(&self, header: &str) -> Option<Lang> {
+    fn by_accept_language(&self, header: &str) -> Option<Lang> {
         let mut wanted: Vec<(LanguageIdentifier, u16)> = header
             .split(',')
             .take(20)
@@ -120,7 +120,7 @@ impl LanguageChooser {
                 (q > 0).then_some((id, q))
             })
             .collect();
-        wanted.sort_by(|a, b| b.1.cmp(&a.1));
+        wanted.sort_by_key(|w| std::cmp::Reverse(w.1));
         let requested: Vec<LanguageIdentifier> = wanted.into_iter().map(|(id, _)| id).collect();
         negotiate_languages(
             &requested,
