@@ -15,7 +15,8 @@ use uuid::Uuid;
 use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::members::imis::wire::PersonData;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
-use zendesk_sso_bridge::web::pages::DeliveryPage;
+use zendesk_sso_bridge::web::i18n::Lang;
+use zendesk_sso_bridge::web::pages::{DeliveryPage, MemberPages};
 use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
 use zendesk_sso_bridge::web::session::{CookieSealer, SESSION_COOKIE, Session};
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
@@ -43,15 +44,27 @@ fn benches(c: &mut Criterion) {
     });
 
     let jwt = signer.mint(&m).expect("token");
+    let pages = MemberPages::new(&Default::default(), &[]).expect("catalogues");
     c.bench_function("delivery page render", |b| {
         b.iter(|| {
             DeliveryPage {
+                chrome: pages.chrome(Lang::Fr),
                 action: "https://acme.zendesk.com/access/jwt",
                 jwt: black_box(&jwt),
                 return_to: Some("/hc/en-us/requests"),
             }
             .render()
         })
+    });
+
+    let from_zendesk = TestRequest::get()
+        .insert_header(("Accept-Language", "fr-CA,fr;q=0.9,en;q=0.8"))
+        .to_http_request();
+    c.bench_function("page language from locale_id", |b| {
+        b.iter(|| pages.lang(&from_zendesk, black_box(Some("16"))))
+    });
+    c.bench_function("page language from Accept-Language", |b| {
+        b.iter(|| pages.lang(black_box(&from_zendesk), None))
     });
 
     let sealer = CookieSealer::new(Key::generate(), true);
