@@ -388,6 +388,10 @@ mod tests {
             "{body}"
         );
         assert!(!body.contains("<script>alert"));
+        let said = body.find("refused the sign-in and said").expect("said");
+        let quote = body.find("<blockquote").expect("quote");
+        let next = body.find("You have not been signed in").expect("next");
+        assert!(said < quote && quote < next, "the quote follows 'said:'");
     }
 
     #[test]
