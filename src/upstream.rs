@@ -185,6 +185,52 @@ pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
+/// Sends `request`; if it failed only because the pooled keep-alive connection it went out on
+/// had been closed by the other side (the upstream restarted, or a proxy dropped an idle
+/// connection), sends it once more on a fresh connection. Such a failure says nothing about the
+/// upstream's health and must not count towards the circuit breaker.
+pub async fn send_fresh_if_stale(
+    request: reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let spare = request.try_clone();
+    match (request.send().await, spare) {
+        (Err(e), Some(spare)) if is_stale_connection(&e) => {
+            tracing::debug!(error = %e, "pooled connection was closed by the upstream; sending again");
+            spare.send().await
+        }
+        (result, _) => result,
+    }
+}
+
+/// Whether the request died on a connection the other side had closed, before any answer.
+fn is_stale_connection(error: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if error.is_timeout() || error.is_connect() {
+        return false;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// `base` plus up to 100 ms of random jitter, so retries from many pods do not line up.
 pub fn jittered(base: Duration) -> Duration {
     let mut byte = [0u8; 1];
@@ -201,7 +247,62 @@ fn now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+
+    /// An upstream that answers the first request on each connection, then closes the
+    /// connection when a second request arrives on it (as a restarted upstream would).
+    async fn upstream_that_drops_reused_connections() -> (String, Arc<AtomicU32>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("addr"));
+        let connections = Arc::new(AtomicU32::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = socket.read(&mut buffer).await;
+                    let body = "{\"ok\":true}";
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                    // The second request is read, then the connection is closed unanswered.
+                    let _ = socket.read(&mut buffer).await;
+                });
+            }
+        });
+        (address, connections)
+    }
+
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_upstream_closed_is_sent_again_on_a_fresh_one() {
+        let (address, connections) = upstream_that_drops_reused_connections().await;
+        let client = http_client(Duration::from_secs(5)).expect("client");
+        for round in 0..3 {
+            let response = send_fresh_if_stale(client.post(&address).form(&[("grant_type", "x")]))
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+            assert_eq!(response.status(), 200);
+            response.bytes().await.expect("body");
+        }
+        assert!(connections.load(Ordering::SeqCst) >= 2);
+
+        // Without it, the reused connection's failure reaches the caller.
+        let (address, _) = upstream_that_drops_reused_connections().await;
+        let client = http_client(Duration::from_secs(5)).expect("client");
+        let first = client.get(&address).send().await.expect("first");
+        first.bytes().await.expect("body");
+        let second = client.get(&address).send().await;
+        let error = second.expect_err("the reused connection was dropped");
+        assert!(is_stale_connection(&error), "{error:?}");
+    }
 
     #[test]
     fn an_upstream_is_degraded_after_repeated_failures_and_recovers_on_success() {

@@ -22,7 +22,9 @@ use url::Url;
 
 use crate::config::{ZendeskApiAuth, ZendeskApiSettings};
 use crate::metrics::Metrics;
-use crate::upstream::{BreakerSettings, UpstreamHealth, http_client, jittered};
+use crate::upstream::{
+    BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
+};
 
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.
@@ -361,7 +363,7 @@ impl ZendeskApi {
         request: RequestBuilder,
     ) -> Result<Response, ApiError> {
         let started = Instant::now();
-        let result = request.send().await;
+        let result = send_fresh_if_stale(request).await;
         let outcome = match &result {
             Ok(r) if r.status().is_server_error() => "error",
             Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",

@@ -25,7 +25,9 @@ use crate::members::GroupMembership;
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
-use crate::upstream::{BreakerSettings, UpstreamHealth, http_client, jittered};
+use crate::upstream::{
+    BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
+};
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
 const UPSTREAM: &str = "imis";
@@ -151,7 +153,7 @@ impl ImisDirectory {
         request: RequestBuilder,
     ) -> reqwest::Result<Response> {
         let started = Instant::now();
-        let result = request.send().await;
+        let result = send_fresh_if_stale(request).await;
         let outcome = match &result {
             Ok(r) if r.status().is_server_error() => "error",
             Ok(_) => "ok",
