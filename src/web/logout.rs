@@ -48,17 +48,17 @@ pub async fn logout(
                 .chars()
                 .take(MAX_MESSAGE_CHARS)
                 .collect();
-            let shown = match message.is_empty() {
-                true => state
-                    .pages
-                    .texts(lang)
-                    .get("zendesk-error-no-reason")
-                    .to_owned(),
-                false => message.clone(),
-            };
-            let logged = match message.is_empty() {
-                true => "(Zendesk gave no reason)",
-                false => &message,
+            // The audit log is in English; the member reads their own language.
+            let (logged, shown) = match message.is_empty() {
+                true => (
+                    "(Zendesk gave no reason)",
+                    state
+                        .pages
+                        .texts(lang)
+                        .get("zendesk-error-no-reason")
+                        .to_owned(),
+                ),
+                false => (message.as_str(), message.clone()),
             };
             state.audit.zendesk_refused(request_id, logged);
             state.pages.message(
