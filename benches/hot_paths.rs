@@ -16,7 +16,7 @@ use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::members::imis::wire::PersonData;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
 use zendesk_sso_bridge::web::i18n::Lang;
-use zendesk_sso_bridge::web::pages::{DeliveryPage, MemberPages};
+use zendesk_sso_bridge::web::pages::{DeliveryPage, MemberPages, TokenText};
 use zendesk_sso_bridge::web::return_to::ReturnToPolicy;
 use zendesk_sso_bridge::web::session::{CookieSealer, SESSION_COOKIE, Session};
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
@@ -50,7 +50,7 @@ fn benches(c: &mut Criterion) {
             DeliveryPage {
                 chrome: pages.chrome(Lang::Fr),
                 action: "https://acme.zendesk.com/access/jwt",
-                jwt: black_box(&jwt),
+                jwt: TokenText::new(black_box(&jwt)).expect("a JWT is token text"),
                 return_to: Some("/hc/en-us/requests"),
             }
             .render()

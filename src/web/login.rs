@@ -20,7 +20,7 @@ use crate::audit::Outcome;
 use crate::members::{DirectoryError, Member, Refusal};
 use crate::policy::PolicyRefusal;
 use crate::web::i18n::Lang;
-use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage};
+use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage, TokenText};
 use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
 };
@@ -491,10 +491,12 @@ fn deliver(
         .jwt
         .mint(member)
         .map_err(|e| anyhow::Error::new(e).context("signing the Zendesk JWT"))?;
+    let jwt = TokenText::new(&jwt)
+        .ok_or_else(|| anyhow::anyhow!("the signed Zendesk JWT is not base64url text"))?;
     let mut response = pages::ok(&DeliveryPage {
         chrome: state.pages.chrome(lang),
         action: &state.jwt_endpoint,
-        jwt: &jwt,
+        jwt,
         return_to,
     });
     response

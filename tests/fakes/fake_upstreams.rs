@@ -4,7 +4,11 @@
 //!
 //!   cargo run --release --example fake-upstreams -- --listen 127.0.0.1:9100 --latency-ms 20
 //!   IMIS_BASE_URL=http://127.0.0.1:9100/imis  ZENDESK_URL=http://127.0.0.1:9100
+//!
+//! `GET /stats` answers `imis=N zendesk=M`: the requests each upstream has had so far, so the
+//! load harness can say how many upstream requests a sign-in costs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -13,6 +17,17 @@ use serde_json::json;
 
 #[derive(Clone, Copy)]
 struct Latency(Duration);
+
+static IMIS_REQUESTS: AtomicU64 = AtomicU64::new(0);
+static ZENDESK_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+async fn stats() -> HttpResponse {
+    HttpResponse::Ok().body(format!(
+        "imis={} zendesk={}\n",
+        IMIS_REQUESTS.load(Ordering::Relaxed),
+        ZENDESK_REQUESTS.load(Ordering::Relaxed)
+    ))
+}
 
 async fn pause(latency: &Latency) {
     if !latency.0.is_zero() {
@@ -122,6 +137,16 @@ async fn main() -> std::io::Result<()> {
     HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(latency))
+            .wrap_fn(|req, srv| {
+                let path = req.path();
+                if path.starts_with("/imis/") {
+                    IMIS_REQUESTS.fetch_add(1, Ordering::Relaxed);
+                } else if path.starts_with("/api/") {
+                    ZENDESK_REQUESTS.fetch_add(1, Ordering::Relaxed);
+                }
+                actix_web::dev::Service::call(srv, req)
+            })
+            .route("/stats", web::get().to(stats))
             .route("/imis/token", web::post().to(token))
             .route("/imis/api/User", web::get().to(user))
             .route("/imis/api/Party", web::get().to(parties))
