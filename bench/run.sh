@@ -167,10 +167,11 @@ fi
 
 ratio() { awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 size_mb=$(awk -v s="$(stat -c %s "$bin")" 'BEGIN {printf "%.1f", s/1048576}')
+revision="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (uncommitted changes)')"
 [ -f "$results" ] || printf '# Load results %s\n' "$(date -u +%Y-%m-%d)" >"$results"
 {
   echo
-  echo "## Run $(date -u +%Y-%m-%dT%H:%MZ) at $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (uncommitted changes)')"
+  echo "## Run $(date -u +%Y-%m-%dT%H:%MZ) at $revision"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); server pinned to core 0, wrk and fakes to core 1;"
   echo "\`wrk -t1 -c$connections -d${duration}s\`; command: \`$command_line\`."
@@ -183,6 +184,7 @@ size_mb=$(awk -v s="$(stat -c %s "$bin")" 'BEGIN {printf "%.1f", s/1048576}')
   done
   echo
   echo "- session hot path / reference: **$median_ratio** (median of $rounds rounds: ${ratios[*]}; the table shows round $median_round)"
+  echo "- the same from server CPU per request (reference µs / hot path µs; steadier on a shared VM): **$(awk -v a="$(field reference 7)" -v b="$(field hot_path 7)" 'BEGIN {printf "%.2f", a / b}')**"
   echo "- hot path at half load: $(field hot_path_half 1) requests/s, $(ratio hot_path_half hot_path) of the maximum ($half_connections connections pausing 4 ms): p99 **$(field hot_path_half 3) ms**"
   [ -n "${row[peer_node]:-}" ] && echo "- session hot path / Node-express peer: **$(ratio hot_path peer_node)**"
   [ -n "${row[peer_python]:-}" ] && echo "- session hot path / Python-Flask peer: **$(ratio hot_path peer_python)**"
