@@ -153,9 +153,9 @@ measure signin_20ms "$bridge" "http://127.0.0.1:$port/login" -s "$lua/signin.lua
 if [ "$peers" = 1 ]; then
   if command -v node >/dev/null; then
     (cd bench/peers/node && { [ -d node_modules ] || npm install --silent --no-audit --no-fund; })
-    NODE_ENV=production PORT=$node_port taskset -c 0 node bench/peers/node/server.js & node=$!; pids+=($node)
+    NODE_ENV=production PORT=$node_port taskset -c 0 node bench/peers/node/server.js & node_pid=$!; pids+=($node_pid)
     until curl -fs -o /dev/null "http://127.0.0.1:$node_port/healthz"; do sleep 0.05; done
-    measure peer_node "$node" "http://127.0.0.1:$node_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
+    measure peer_node "$node_pid" "http://127.0.0.1:$node_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
   fi
   venv=bench/peers/python/.venv
   [ -x "$venv/bin/gunicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q -r bench/peers/python/requirements.txt; }

@@ -188,11 +188,12 @@ mod tests {
         let cookie = s
             .seal(LOGIN_COOKIE, &"v".to_owned(), Duration::from_secs(60))
             .expect("sealed");
-        let encoded: String = percent_encoding::utf8_percent_encode(
-            cookie.value(),
-            percent_encoding::NON_ALPHANUMERIC,
-        )
-        .collect();
+        // Every byte encoded, so the second header cannot open without decoding.
+        let encoded: String = cookie
+            .value()
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
         for header in [
             format!("a=1; {LOGIN_COOKIE}={}; b=2", cookie.value()),
             format!("{LOGIN_COOKIE}x=1;{LOGIN_COOKIE}={encoded}"),
