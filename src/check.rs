@@ -12,7 +12,19 @@ use crate::metrics::Metrics;
 use crate::startup::directory_for;
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
-use crate::zendesk::safety::{ConfigVerdict, judge_configs};
+use crate::zendesk::sso_config::{Expectations, Finding, Level, assess};
+
+/// The `check` line that shows a finding.
+fn line_name(finding: &str) -> &'static str {
+    match finding {
+        "update_external_ids_on" | "zendesk_config_unreadable" => "update_external_ids",
+        "jwt_secret_mismatch" => "jwt secret",
+        "agent_sso" => "team members",
+        "zendesk_ip_ranges" => "ip ranges",
+        "clock" => "clock",
+        _ => "zendesk sso urls",
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,38 +112,7 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
         metrics,
         settings.breaker,
     ) {
-        Ok(api) => match api.jwt_configs().await {
-            Ok(configs) => {
-                report.push(
-                    "zendesk api",
-                    Status::Ok,
-                    format!(
-                        "{} answered; {} single sign-on configuration(s) found",
-                        settings.zendesk.url,
-                        configs.len()
-                    ),
-                );
-                match judge_configs(&configs, &settings.public_url) {
-                    ConfigVerdict::Unsafe { reason } => {
-                        report.push("update_external_ids", Status::Failed, reason)
-                    }
-                    ConfigVerdict::Safe { warnings } => {
-                        report.push(
-                            "update_external_ids",
-                            Status::Ok,
-                            "Off: a sign-in cannot rewrite a Zendesk user's external id",
-                        );
-                        for w in warnings {
-                            report.push("zendesk sso urls", Status::Warning, w);
-                        }
-                    }
-                    ConfigVerdict::Unverified { reason } => {
-                        report.push("update_external_ids", Status::Failed, reason)
-                    }
-                }
-            }
-            Err(e) => report.push("zendesk api", Status::Failed, format!("{e}: {e:?}")),
-        },
+        Ok(api) => report.push_zendesk(settings, &api).await,
         Err(e) => report.push("zendesk api", Status::Failed, format!("{e:#}")),
     }
 
@@ -140,6 +121,61 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
 }
 
 impl Report {
+    /// Zendesk's single sign-on configuration, judged as start-up judges it.
+    async fn push_zendesk(&mut self, settings: &Settings, api: &ZendeskApi) {
+        let reading = match api.sso_configs().await {
+            Ok(reading) => reading,
+            Err(e) => return self.push("zendesk api", Status::Failed, format!("{e}: {e:?}")),
+        };
+        self.push(
+            "zendesk api",
+            Status::Ok,
+            format!(
+                "{} answered; {} single sign-on configuration(s) found",
+                settings.zendesk.url,
+                reading.configs.len()
+            ),
+        );
+        let expect = Expectations {
+            public_url: &settings.public_url,
+            jwt_secret: settings.zendesk.jwt_secret.expose_secret(),
+            agent_sso: settings.safety.agent_sso,
+        };
+        let findings = assess(&reading, &expect);
+        let named = |check| findings.iter().any(|f: &Finding| f.check == check);
+        if !named("update_external_ids_on") && !named("zendesk_config_unreadable") {
+            self.push(
+                "update_external_ids",
+                Status::Ok,
+                "Off: a sign-in cannot rewrite a Zendesk user's external id",
+            );
+        }
+        if !named("jwt_secret_mismatch")
+            && reading.configs.iter().any(|c| c.masked_secret.is_some())
+        {
+            self.push(
+                "jwt secret",
+                Status::Ok,
+                "ZENDESK_JWT_SECRET matches what Zendesk shows of the shared secret",
+            );
+        }
+        if let Some(offset) = reading.clock_offset_secs.filter(|_| !named("clock")) {
+            self.push(
+                "clock",
+                Status::Ok,
+                format!("{offset:+} s from Zendesk's clock"),
+            );
+        }
+        for finding in findings {
+            let status = match finding.level {
+                Level::Refuse => Status::Failed,
+                Level::Warning => Status::Warning,
+                Level::Ok => Status::Ok,
+            };
+            self.push(line_name(finding.check), status, finding.detail);
+        }
+    }
+
     /// The claims a token for `username` would carry under the access policy.
     async fn push_member_token(
         &mut self,

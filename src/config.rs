@@ -20,6 +20,7 @@ use crate::members::phone::PhonePolicy;
 use crate::policy::Policy;
 use crate::upstream::BreakerSettings;
 use crate::web::i18n::Lang;
+use crate::zendesk::sso_config::AgentSso;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
 pub const KNOWN_VARIABLES: &[&str] = &[
@@ -54,6 +55,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "ZENDESK_API_CACHE_TTL_SECS",
     "SAFETY_CHECKS",
     "SAFETY_RECHECK_SECS",
+    "ZENDESK_AGENT_SSO",
     "MEMBER_DIRECTORY",
     "MEMBER_PHONE_COUNTRY",
     "MEMBERS_FILE",
@@ -126,6 +128,7 @@ struct RawSettings {
     zendesk_api_cache_ttl_secs: Option<String>,
     safety_checks: Option<String>,
     safety_recheck_secs: Option<String>,
+    zendesk_agent_sso: Option<String>,
     shutdown_drain_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
     trusted_proxies: Option<String>,
@@ -285,6 +288,8 @@ pub struct SafetySettings {
     pub mode: SafetyMode,
     /// How often Zendesk's JWT configuration is read again.
     pub recheck: Duration,
+    /// What to do when the JWT configuration is used for team members too.
+    pub agent_sso: AgentSso,
 }
 
 #[derive(Debug, Clone)]
@@ -1003,9 +1008,21 @@ impl Validator {
             1..=86_400,
             "seconds",
         );
+        let agent_sso = match non_empty(raw.zendesk_agent_sso.as_deref()) {
+            None | Some("warn") => AgentSso::Warn,
+            Some("refuse") => AgentSso::Refuse,
+            Some(other) => {
+                self.problem(
+                    "ZENDESK_AGENT_SSO",
+                    format!("must be `warn` or `refuse`, not `{other}`"),
+                );
+                AgentSso::Warn
+            }
+        };
         SafetySettings {
             mode,
             recheck: Duration::from_secs(recheck),
+            agent_sso,
         }
     }
 

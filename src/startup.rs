@@ -31,7 +31,7 @@ use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages};
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
-use crate::zendesk::safety::{ConfigVerdict, SafetyGuard};
+use crate::zendesk::safety::{ConfigVerdict, GuardSettings, SafetyGuard};
 use crate::zendesk::simulator::Simulator;
 
 /// Why `serve` will not start although the configuration is valid.
@@ -133,6 +133,7 @@ impl Application {
             safety: crate::config::SafetySettings {
                 mode: crate::config::SafetyMode::Strict,
                 recheck: std::time::Duration::from_secs(300),
+                agent_sso: Default::default(),
             },
             shutdown: crate::config::ShutdownSettings {
                 drain: std::time::Duration::ZERO,
@@ -178,13 +179,17 @@ impl Application {
         )?;
         let safety = Arc::new(SafetyGuard::new(
             api,
-            settings.safety.mode,
-            settings.public_url.clone(),
-            settings.zendesk_api.cache_ttl,
+            GuardSettings {
+                mode: settings.safety.mode,
+                public_url: settings.public_url.clone(),
+                jwt_secret: settings.zendesk.jwt_secret.clone(),
+                agent_sso: settings.safety.agent_sso,
+                cache_ttl: settings.zendesk_api.cache_ttl,
+            },
         ));
         // In demo mode the simulated Zendesk answers from this very server, once it runs.
         if simulator.is_none()
-            && let ConfigVerdict::Unsafe { reason } = safety.verify_config().await
+            && let ConfigVerdict::Unsafe { reason, .. } = safety.verify_config().await
         {
             return Err(StartupError::UnsafeZendeskConfig(reason).into());
         }

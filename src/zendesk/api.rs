@@ -1,6 +1,6 @@
 //! The Zendesk API client: the users and JWT-configuration reads the safety rules need, and the
 //! one write `link-staff` makes. Wire types stay here; the rest of the crate sees
-//! [`ZendeskUser`] and [`JwtConfig`].
+//! [`ZendeskUser`] and [`SsoReading`].
 //!
 //! Auth in Zendesk's order of preference: an OAuth token, an OAuth client (client-credentials
 //! tokens cached until shortly before they expire, renewed once on a 401), else an API token.
@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::upstream::{
     BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
 };
+use crate::zendesk::sso_config::SsoReading;
 
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.
@@ -95,30 +96,10 @@ impl ZendeskUser {
     }
 }
 
-/// One of Zendesk's remote-authentication (SSO) configurations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtConfig {
-    /// `jwt`, `saml`, ... or empty when Zendesk does not say.
-    pub kind: String,
-    pub active: bool,
-    pub update_external_ids: bool,
-    pub remote_login_url: Option<String>,
-    pub remote_logout_url: Option<String>,
-}
-
-impl JwtConfig {
-    /// A configuration that JWT sign-ins go through (an unlabelled one counts, to be safe).
-    pub fn is_active_jwt(&self) -> bool {
-        self.active && (self.kind.is_empty() || self.kind.eq_ignore_ascii_case("jwt"))
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error(
-        "Zendesk refused the API credentials ({0}); check ZENDESK_API_* and the token's scopes"
-    )]
-    Unauthorized(StatusCode),
+    #[error("Zendesk refused the API credentials ({0}): {1}")]
+    Unauthorized(StatusCode, &'static str),
     #[error("the Zendesk API rate limit is exhausted; retry after {0:?}")]
     RateLimited(Duration),
     #[error("the Zendesk API is unavailable")]
@@ -199,28 +180,6 @@ struct PageLinks {
 #[derive(Deserialize)]
 struct UserEnvelope {
     user: UserWire,
-}
-
-#[derive(Deserialize)]
-struct RemoteAuthsWire {
-    #[serde(default)]
-    remote_authentications: Vec<RemoteAuthWire>,
-    #[serde(default)]
-    remote_authentication: Option<RemoteAuthWire>,
-}
-
-#[derive(Deserialize)]
-struct RemoteAuthWire {
-    #[serde(default, alias = "auth_mode", deserialize_with = "lenient_string")]
-    r#type: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool")]
-    is_active: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_bool")]
-    update_external_ids: Option<bool>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    remote_login_url: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    remote_logout_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -315,7 +274,7 @@ impl ZendeskApi {
                     || status == StatusCode::FORBIDDEN
                     || status == StatusCode::BAD_REQUEST
                 {
-                    return Err(ApiError::Unauthorized(status));
+                    return Err(ApiError::Unauthorized(status, self.credential_hint()));
                 }
                 let wire: OAuthTokenWire = read_json(response, "oauth_token").await?;
                 let token = wire.access_token.ok_or_else(|| {
@@ -338,10 +297,31 @@ impl ZendeskApi {
             .await
             .map(Some)
             .map_err(|e: Arc<ApiError>| match &*e {
-                ApiError::Unauthorized(s) => ApiError::Unauthorized(*s),
+                ApiError::Unauthorized(s, hint) => ApiError::Unauthorized(*s, hint),
                 ApiError::RateLimited(wait) => ApiError::RateLimited(*wait),
                 ApiError::Unavailable(inner) => unavailable(anyhow!("{inner:#}")),
             })
+    }
+
+    /// What to check when Zendesk refuses the credentials, naming the variables in use.
+    pub fn credential_hint(&self) -> &'static str {
+        match &self.auth {
+            ZendeskApiAuth::OAuthToken(_) => {
+                "ZENDESK_API_OAUTH_TOKEN was refused: OAuth access tokens of new OAuth clients \
+                 expire (30 minutes by default). Use ZENDESK_API_CLIENT_ID and \
+                 ZENDESK_API_CLIENT_SECRET (client credentials, renewed automatically), or check \
+                 the token's scopes (read, or users:read and security:read)"
+            }
+            ZendeskApiAuth::ClientCredentials { .. } => {
+                "check ZENDESK_API_CLIENT_ID and ZENDESK_API_CLIENT_SECRET, and that the OAuth \
+                 client may use the client-credentials grant with the scopes read and write"
+            }
+            ZendeskApiAuth::ApiToken { .. } => {
+                "ZENDESK_API_EMAIL / ZENDESK_API_TOKEN were refused: API tokens unused for 30 days \
+                 are deactivated and all stop working on 30 Apr 2027. Use ZENDESK_API_CLIENT_ID \
+                 and ZENDESK_API_CLIENT_SECRET (client credentials) instead"
+            }
+        }
     }
 
     fn authorize(&self, request: RequestBuilder, bearer: Option<&CachedToken>) -> RequestBuilder {
@@ -439,7 +419,7 @@ impl ZendeskApi {
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 self.health.record_ok();
-                return Err(ApiError::Unauthorized(status));
+                return Err(ApiError::Unauthorized(status, self.credential_hint()));
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 // Rate limited is an answer: the upstream is alive.
@@ -473,26 +453,24 @@ impl ZendeskApi {
         parsed
     }
 
-    /// `GET /api/v2/remote_authentications`: every SSO configuration.
-    pub async fn jwt_configs(&self) -> Result<Vec<JwtConfig>, ApiError> {
-        let wire: RemoteAuthsWire = self
-            .get(
-                "remote_authentications",
-                self.endpoint("/api/v2/remote_authentications"),
-            )
+    /// `GET /api/v2/remote_authentications`: every SSO configuration, read as documented, with
+    /// the offset of Zendesk's clock from its `Date` header.
+    pub async fn sso_configs(&self) -> Result<SsoReading, ApiError> {
+        let url = self.endpoint("/api/v2/remote_authentications");
+        let response = self
+            .call("remote_authentications", Method::GET, url, None)
             .await?;
-        Ok(wire
-            .remote_authentications
-            .into_iter()
-            .chain(wire.remote_authentication)
-            .map(|r| JwtConfig {
-                kind: r.r#type.unwrap_or_default(),
-                active: r.is_active.unwrap_or(true),
-                update_external_ids: r.update_external_ids.unwrap_or(false),
-                remote_login_url: r.remote_login_url,
-                remote_logout_url: r.remote_logout_url,
-            })
-            .collect())
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        let parsed: Result<Value, ApiError> = read_json(response, "remote_authentications").await;
+        match &parsed {
+            Ok(_) => self.health.record_ok(),
+            Err(_) => self.health.record_failure(),
+        }
+        Ok(SsoReading::from_json(&parsed?).with_date(date, std::time::SystemTime::now()))
     }
 
     /// `GET /api/v2/users/search?external_id=`: exact, no search syntax.

@@ -5,3 +5,4 @@ pub mod api;
 pub mod jwt;
 pub mod safety;
 pub mod simulator;
+pub mod sso_config;

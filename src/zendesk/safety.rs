@@ -18,12 +18,14 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use moka::future::Cache;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use url::Url;
 
 use crate::config::SafetyMode;
 use crate::members::Member;
-use crate::zendesk::api::{ApiError, JwtConfig, ZendeskApi, ZendeskUser};
+use crate::zendesk::api::{ApiError, ZendeskApi, ZendeskUser};
+use crate::zendesk::sso_config::{AgentSso, Expectations, Level, SsoReading, assess};
 
 /// How soon an unreadable Zendesk configuration is read again.
 const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);
@@ -105,58 +107,30 @@ pub fn decide(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConfigVerdict {
-    /// Not read successfully yet.
+    /// Not read successfully yet (Zendesk unreachable, or the credentials refused).
     Unverified { reason: String },
-    /// Read; no active JWT configuration may rewrite external ids.
+    /// Read; no active configuration may rewrite external ids.
     Safe { warnings: Vec<String> },
-    /// An active JWT configuration has "Update of external IDs?" On.
-    Unsafe { reason: String },
+    /// The bridge must not serve: `problem` is the finding's code (`update_external_ids_on`,
+    /// `zendesk_config_unreadable`, `jwt_secret_mismatch`, `agent_sso`).
+    Unsafe {
+        problem: &'static str,
+        reason: String,
+    },
 }
 
-/// Reads Zendesk's JWT configurations and judges them (rule 1).
-pub fn judge_configs(configs: &[JwtConfig], public_url: &Url) -> ConfigVerdict {
-    let jwt: Vec<_> = configs.iter().filter(|c| c.is_active_jwt()).collect();
-    if jwt.iter().any(|c| c.update_external_ids) {
-        return ConfigVerdict::Unsafe {
-            reason:
-                "a JWT single sign-on configuration in Zendesk has \"Update of external IDs?\" \
-                     (update_external_ids) On: any member could take over the Zendesk account \
-                     that has their e-mail address, staff included. Switch it Off in Admin Center \
-                     > Account > Security > Single sign-on, then start the bridge again."
-                    .into(),
-        };
+/// The verdict over a reading: the first refusal, else safe with the warnings.
+pub fn judge(reading: &SsoReading, expect: &Expectations) -> ConfigVerdict {
+    let findings = assess(reading, expect);
+    match findings.iter().find(|f| f.level == Level::Refuse) {
+        Some(refusal) => ConfigVerdict::Unsafe {
+            problem: refusal.check,
+            reason: refusal.detail.clone(),
+        },
+        None => ConfigVerdict::Safe {
+            warnings: findings.into_iter().map(|f| f.detail).collect(),
+        },
     }
-    let mut warnings = Vec::new();
-    if jwt.is_empty() {
-        warnings.push(
-            "Zendesk has no active JWT single sign-on configuration: sign-ins will be refused \
-             by Zendesk until one is set up with this bridge's URLs"
-                .to_owned(),
-        );
-    }
-    let base = public_url.as_str().trim_end_matches('/');
-    let expected_login = format!("{base}/login");
-    let expected_logout = format!("{base}/logout");
-    for c in &jwt {
-        let same = |actual: &Option<String>, expected: &str| {
-            actual
-                .as_deref()
-                .is_some_and(|a| a.trim_end_matches('/').eq_ignore_ascii_case(expected))
-        };
-        if !same(&c.remote_login_url, &expected_login) {
-            warnings.push(format!(
-                "Zendesk's remote login URL is {:?}, expected {expected_login}",
-                c.remote_login_url.as_deref().unwrap_or("(none)")
-            ));
-        }
-        if !same(&c.remote_logout_url, &expected_logout) {
-            warnings.push(format!(
-                "Zendesk's remote logout URL is {:?}, expected {expected_logout}",
-                c.remote_logout_url.as_deref().unwrap_or("(none)")
-            ));
-        }
-    }
-    ConfigVerdict::Safe { warnings }
 }
 
 #[derive(Clone, Hash, PartialEq, Eq)]
@@ -165,11 +139,23 @@ enum Lookup {
     Email(String),
 }
 
+/// What the guard needs besides the API client.
+pub struct GuardSettings {
+    pub mode: SafetyMode,
+    pub public_url: Url,
+    pub jwt_secret: SecretString,
+    pub agent_sso: AgentSso,
+    /// How long a user look-up is re-used.
+    pub cache_ttl: Duration,
+}
+
 /// Applies the rules to each sign-in, with the Zendesk look-ups cached for a short time.
 pub struct SafetyGuard {
     api: ZendeskApi,
     mode: SafetyMode,
     public_url: Url,
+    jwt_secret: SecretString,
+    agent_sso: AgentSso,
     verdict: RwLock<ConfigVerdict>,
     lookups: Cache<Lookup, std::sync::Arc<Vec<ZendeskUser>>>,
     /// external id → e-mail of end users recently allowed with a fresh check (degraded mode).
@@ -177,7 +163,14 @@ pub struct SafetyGuard {
 }
 
 impl SafetyGuard {
-    pub fn new(api: ZendeskApi, mode: SafetyMode, public_url: Url, cache_ttl: Duration) -> Self {
+    pub fn new(api: ZendeskApi, settings: GuardSettings) -> Self {
+        let GuardSettings {
+            mode,
+            public_url,
+            jwt_secret,
+            agent_sso,
+            cache_ttl,
+        } = settings;
         let lookups = Cache::builder()
             .max_capacity(if cache_ttl.is_zero() { 0 } else { 50_000 })
             .time_to_live(cache_ttl.max(Duration::from_millis(1)))
@@ -186,6 +179,8 @@ impl SafetyGuard {
             api,
             mode,
             public_url,
+            jwt_secret,
+            agent_sso,
             verdict: RwLock::new(ConfigVerdict::Unverified {
                 reason: "not read yet".into(),
             }),
@@ -221,16 +216,16 @@ impl SafetyGuard {
 
     /// Reads Zendesk's JWT configuration again and records the verdict (rule 1).
     pub async fn verify_config(&self) -> ConfigVerdict {
-        let verdict = match self.api.jwt_configs().await {
-            Ok(configs) => judge_configs(&configs, &self.public_url),
+        let verdict = match self.api.sso_configs().await {
+            Ok(reading) => judge(&reading, &self.expectations()),
             Err(e) => ConfigVerdict::Unverified {
                 reason: format!("{e}: {}", error_chain(&e)),
             },
         };
         let previous = self.verdict();
         match (&previous, &verdict) {
-            (_, ConfigVerdict::Unsafe { reason }) => {
-                tracing::error!(target: "audit", event = "zendesk_config_unsafe", reason = %reason, "refusing every sign-in");
+            (_, ConfigVerdict::Unsafe { problem, reason }) => {
+                tracing::error!(target: "audit", event = "zendesk_config_unsafe", problem, reason = %reason, "refusing every sign-in");
             }
             (ConfigVerdict::Unverified { .. }, ConfigVerdict::Safe { warnings }) => {
                 for w in warnings {
@@ -252,6 +247,14 @@ impl SafetyGuard {
             *slot = verdict.clone();
         }
         verdict
+    }
+
+    pub fn expectations(&self) -> Expectations<'_> {
+        Expectations {
+            public_url: &self.public_url,
+            jwt_secret: self.jwt_secret.expose_secret(),
+            agent_sso: self.agent_sso,
+        }
     }
 
     async fn lookup(&self, key: Lookup) -> Result<std::sync::Arc<Vec<ZendeskUser>>, ApiError> {
@@ -467,51 +470,5 @@ mod tests {
         let mut by_email = user(2, "art@example.org", None, EndUser);
         by_email.suspended = true;
         assert_eq!(decide(&member(), &[], &[by_email]), Err(Denial::Suspended));
-    }
-
-    fn config(update: bool, active: bool, kind: &str) -> JwtConfig {
-        JwtConfig {
-            kind: kind.into(),
-            active,
-            update_external_ids: update,
-            remote_login_url: Some("https://sso.example.org/login".into()),
-            remote_logout_url: Some("https://sso.example.org/logout".into()),
-        }
-    }
-
-    #[test]
-    fn an_active_jwt_config_that_rewrites_external_ids_is_unsafe() {
-        let public = Url::parse("https://sso.example.org").expect("url");
-        assert!(matches!(
-            judge_configs(&[config(true, true, "jwt")], &public),
-            ConfigVerdict::Unsafe { .. }
-        ));
-        assert!(matches!(
-            judge_configs(&[config(true, true, "")], &public),
-            ConfigVerdict::Unsafe { .. }
-        ));
-        assert_eq!(
-            judge_configs(
-                &[
-                    config(false, true, "jwt"),
-                    config(true, false, "jwt"),
-                    config(true, true, "saml")
-                ],
-                &public
-            ),
-            ConfigVerdict::Safe { warnings: vec![] }
-        );
-    }
-
-    #[test]
-    fn urls_that_do_not_point_at_this_bridge_are_warned_about() {
-        let public = Url::parse("https://other.example.org").expect("url");
-        let ConfigVerdict::Safe { warnings } =
-            judge_configs(&[config(false, true, "jwt")], &public)
-        else {
-            panic!("safe")
-        };
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[0].contains("https://other.example.org/login"));
     }
 }

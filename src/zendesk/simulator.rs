@@ -33,6 +33,8 @@ pub struct Simulator {
     /// The bridge's own URLs, as an admin would paste them into Zendesk.
     remote_login_url: Url,
     remote_logout_url: Url,
+    /// What Zendesk shows of the shared secret: its first four characters.
+    masked_secret: String,
     /// Where the simulator itself lives, e.g. `http://127.0.0.1:8080/_simulator`.
     base: Url,
     users: Mutex<Vec<SimUser>>,
@@ -134,6 +136,10 @@ impl Simulator {
                 .build(),
             remote_login_url: join("/login"),
             remote_logout_url: join("/logout"),
+            masked_secret: format!(
+                "{}****",
+                secret.expose_secret().chars().take(4).collect::<String>()
+            ),
             base,
             users: Mutex::new(seed_users()),
         }
@@ -313,12 +319,17 @@ fn users_page(users: Vec<Value>) -> HttpResponse {
 }
 
 async fn remote_authentications(sim: web::Data<Simulator>) -> HttpResponse {
+    // The shape of Zendesk's API reference: `auth_mode` an integer (3 = JWT), no `type`.
     HttpResponse::Ok().json(json!({"remote_authentications": [{
-        "id": 1, "type": "jwt", "is_active": true, "update_external_ids": false,
+        "id": 1, "name": "Members", "auth_mode": 3, "auth_mode_name": "jwt",
+        "is_active": true, "end_user": true, "agent": false,
+        "end_user_primary": true, "agent_primary": false, "update_external_ids": false,
         "remote_login_url": sim.remote_login_url.as_str(),
         "remote_logout_url": sim.remote_logout_url.as_str(),
-        "masked_secret": "sim***ted",
-    }], "count": 1, "next_page": null}))
+        "ip_ranges": "", "masked_secret": sim.masked_secret,
+        "can_display_button_to_end_users": false, "can_display_button_to_agents": false,
+        "priority": 1,
+    }], "count": 1, "next_page": null, "previous_page": null}))
 }
 
 async fn search_users(sim: web::Data<Simulator>, query: web::Query<SearchQuery>) -> HttpResponse {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{IMIS_PREFIX, form, given_a_safe_zendesk, test_vars};
+use crate::helpers::{IMIS_PREFIX, form, given_a_safe_zendesk, sso_config, test_vars};
 
 fn run(
     imis: &MockServer,
@@ -60,7 +60,7 @@ async fn check_fails_with_reasons_on_a_broken_setup() {
         .and(path("/api/v2/remote_authentications"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"remote_authentications": [
-            {"type": "jwt", "is_active": true, "update_external_ids": true}]})),
+            sso_config(json!({"update_external_ids": true}))]})),
         )
         .mount(&zendesk)
         .await;

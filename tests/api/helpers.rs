@@ -199,12 +199,8 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/api/v2/remote_authentications"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "remote_authentications": [{"id": 1, "type": "jwt", "is_active": true,
-                "update_external_ids": false, "priority": 1,
-                "remote_login_url": "http://127.0.0.1/login",
-                "remote_logout_url": "http://127.0.0.1/logout",
-                "masked_secret": "abc***xyz"}],
-            "count": 1, "next_page": null
+            "remote_authentications": [sso_config(json!({}))],
+            "count": 1, "next_page": null, "previous_page": null
         })))
         .with_priority(10)
         .mount(zendesk)
@@ -218,6 +214,21 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .with_priority(10)
         .mount(zendesk)
         .await;
+}
+
+/// One JWT configuration as Zendesk's API reference documents it (`auth_mode` 3, no `type`),
+/// pointing at the test bridge, with `changes` applied.
+pub fn sso_config(changes: Value) -> Value {
+    let mut config = json!({"id": 1, "name": "Member SSO", "auth_mode": 3,
+        "auth_mode_name": "jwt", "is_active": true, "end_user": true, "agent": false,
+        "end_user_primary": true, "agent_primary": false, "update_external_ids": false,
+        "remote_login_url": "http://127.0.0.1/login",
+        "remote_logout_url": "http://127.0.0.1/logout", "ip_ranges": "",
+        "masked_secret": format!("{}****", &JWT_SECRET[..4]), "priority": 1});
+    if let (Some(config), Some(changes)) = (config.as_object_mut(), changes.as_object()) {
+        config.extend(changes.clone());
+    }
+    config
 }
 
 /// The environment of a test bridge against these upstreams, with `overrides` applied.

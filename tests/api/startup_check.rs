@@ -10,15 +10,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use zendesk_sso_bridge::config::Settings;
 use zendesk_sso_bridge::startup::{Application, StartupError};
 
-use crate::helpers::{Member, given_a_safe_zendesk, spawn_app_with, test_vars};
+use crate::helpers::{Member, given_a_safe_zendesk, spawn_app_with, sso_config, test_vars};
 
 async fn unsafe_config(zendesk: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/api/v2/remote_authentications"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"remote_authentications": [
-            {"id": 1, "type": "jwt", "is_active": true, "update_external_ids": true}]})),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"remote_authentications": [sso_config(json!({"update_external_ids": true}))],
+                "count": 1, "next_page": null, "previous_page": null}),
+        ))
         .with_priority(1)
         .mount(zendesk)
         .await;
@@ -140,5 +140,175 @@ async fn zendesk_unreachable_at_start_up_means_not_ready_until_it_answers() {
             .expect("GET")
             .status(),
         200
+    );
+}
+
+/// Zendesk's documented example, verbatim (`../shared/reference/zendesk.md`), with
+/// "Update of external IDs?" as given.
+fn documented_example(update_external_ids: bool) -> Value {
+    let example = r#"{"id":1,"name":"Member SSO","auth_mode":3,"auth_mode_name":"jwt",
+    "is_active":true,"end_user":true,"agent":false,"end_user_primary":true,"agent_primary":false,
+    "update_external_ids":false,"remote_login_url":"https://sso.example.org/login",
+    "remote_logout_url":"https://sso.example.org/logout","ip_ranges":"","masked_secret":"3dRk****"}"#;
+    let mut config: Value = serde_json::from_str(example).expect("the documented example");
+    config["update_external_ids"] = json!(update_external_ids);
+    json!({"remote_authentications": [config], "next_page": null, "previous_page": null, "count": 1})
+}
+
+/// A bridge at the example's URLs, with a secret whose first characters Zendesk shows.
+fn example_vars(
+    imis: &MockServer,
+    zendesk: &MockServer,
+) -> std::collections::HashMap<String, String> {
+    test_vars(
+        imis,
+        zendesk,
+        &[
+            ("PUBLIC_URL", "https://sso.example.org"),
+            (
+                "ZENDESK_JWT_SECRET",
+                "3dRk-the-rest-of-the-shared-secret-0123456789",
+            ),
+        ],
+    )
+}
+
+async fn zendesk_answering(body: Value) -> MockServer {
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .with_priority(1)
+        .mount(&zendesk)
+        .await;
+    given_a_safe_zendesk(&zendesk).await;
+    zendesk
+}
+
+async fn refusal(vars: std::collections::HashMap<String, String>) -> String {
+    let settings = Settings::from_vars(vars).expect("valid");
+    let error = Application::build(settings).await.err().expect("refused");
+    error
+        .downcast_ref::<StartupError>()
+        .expect("a start-up refusal")
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_documented_answer_with_update_external_ids_on_is_refused() {
+    let imis = MockServer::start().await;
+    let zendesk = zendesk_answering(documented_example(true)).await;
+    let why = refusal(example_vars(&imis, &zendesk)).await;
+    assert!(why.contains("Update of external IDs?"), "{why}");
+}
+
+#[tokio::test]
+async fn the_documented_answer_with_it_off_starts_and_is_ready() {
+    let imis = MockServer::start().await;
+    let zendesk = zendesk_answering(documented_example(false)).await;
+    let settings = Settings::from_vars(example_vars(&imis, &zendesk)).expect("valid");
+    let app = Application::build(settings).await.expect("starts");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    let ready = reqwest::get(format!("{base}/readyz")).await.expect("GET");
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["zendesk_config"]["state"], "safe");
+    assert_eq!(
+        body["zendesk_config"]["warnings"],
+        json!([]),
+        "nothing to warn about"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_be_read_is_never_safe() {
+    for (body, names) in [
+        (json!({"sso": []}), "no \"remote_authentications\" list"),
+        (
+            json!({"remote_authentications": [{"id": 7, "name": "Staff JWT", "auth_mode": 3,
+                "is_active": true}]}),
+            "\"Staff JWT\"",
+        ),
+        (
+            json!({"remote_authentications": [{"id": 8, "auth_mode": 9, "is_active": true,
+                "update_external_ids": "sometimes"}]}),
+            "update_external_ids missing or not a boolean",
+        ),
+    ] {
+        let imis = MockServer::start().await;
+        let zendesk = zendesk_answering(body.clone()).await;
+        let why = refusal(test_vars(&imis, &zendesk, &[])).await;
+        assert!(why.contains("read") && why.contains(names), "{body}: {why}");
+    }
+}
+
+#[tokio::test]
+async fn a_shared_secret_that_does_not_match_zendesk_is_refused_at_start_up() {
+    let imis = MockServer::start().await;
+    let zendesk = zendesk_answering(documented_example(false)).await;
+    let mut vars = example_vars(&imis, &zendesk);
+    vars.insert(
+        "ZENDESK_JWT_SECRET".into(),
+        "4xyz-not-the-secret-zendesk-holds-0123456789".into(),
+    );
+    let why = refusal(vars).await;
+    assert!(
+        why.contains("ZENDESK_JWT_SECRET") && why.contains("3dRk****"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_configuration_for_team_members_is_warned_about_or_refused_by_choice() {
+    let mut body = documented_example(false);
+    body["remote_authentications"][0]["agent"] = json!(true);
+    let imis = MockServer::start().await;
+    let zendesk = zendesk_answering(body).await;
+    let settings = Settings::from_vars(example_vars(&imis, &zendesk)).expect("valid");
+    let app = Application::build(settings)
+        .await
+        .expect("warns but starts");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    let body: Value = reqwest::get(format!("{base}/readyz"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    let warnings = body["zendesk_config"]["warnings"].to_string();
+    assert!(warnings.contains("team members"), "{warnings}");
+
+    let mut vars = example_vars(&imis, &zendesk);
+    vars.insert("ZENDESK_AGENT_SSO".into(), "refuse".into());
+    let why = refusal(vars).await;
+    assert!(why.contains("agent workspace"), "{why}");
+}
+
+#[tokio::test]
+async fn refused_api_credentials_are_named_in_readyz_not_called_unavailable() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_token"})))
+        .mount(&zendesk)
+        .await;
+    let settings = Settings::from_vars(test_vars(&imis, &zendesk, &[])).expect("valid");
+    let app = Application::build(settings)
+        .await
+        .expect("starts, not ready");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    let ready = reqwest::get(format!("{base}/readyz")).await.expect("GET");
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.expect("json");
+    let reason = body["zendesk_config"]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("refused the API credentials")
+            && reason.contains("ZENDESK_API_OAUTH_TOKEN"),
+        "{reason}"
     );
 }

@@ -11,6 +11,7 @@ use zendesk_sso_bridge::config::{ZendeskApiAuth, ZendeskApiSettings};
 use zendesk_sso_bridge::metrics::Metrics;
 use zendesk_sso_bridge::upstream::BreakerSettings;
 use zendesk_sso_bridge::zendesk::api::{ApiError, ZendeskApi, ZendeskRole};
+use zendesk_sso_bridge::zendesk::sso_config::AuthMode;
 
 fn api_with(server: &MockServer, auth: ZendeskApiAuth, metrics: Metrics) -> ZendeskApi {
     let settings = ZendeskApiSettings {
@@ -86,7 +87,7 @@ async fn an_api_token_is_sent_as_basic_email_slash_token() {
         },
         Metrics::new(),
     );
-    assert!(api.jwt_configs().await.expect("configs").is_empty());
+    assert!(api.sso_configs().await.expect("configs").configs.is_empty());
 }
 
 #[tokio::test]
@@ -266,8 +267,8 @@ async fn garbage_and_timeouts_are_unavailable_and_bad_credentials_are_unauthoriz
         .mount(&refusing)
         .await;
     assert!(matches!(
-        bearer(&refusing).jwt_configs().await,
-        Err(ApiError::Unauthorized(_))
+        bearer(&refusing).sso_configs().await,
+        Err(ApiError::Unauthorized(..))
     ));
 }
 
@@ -276,19 +277,35 @@ async fn remote_authentications_are_read_in_every_shape() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2/remote_authentications"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"remote_authentications": [
+        .respond_with(ResponseTemplate::new(200)
+            .insert_header("Date", "Sun, 06 Nov 1994 08:49:37 GMT")
+            .set_body_json(json!({"remote_authentications": [
+            {"auth_mode": 3, "auth_mode_name": "jwt", "is_active": true, "update_external_ids": true},
             {"type": "jwt", "is_active": true, "update_external_ids": "true", "remote_login_url": "https://sso.example.org/login"},
             {"auth_mode": "saml", "is_active": false},
+            {"auth_mode_name": "oidc", "auth_url": "https://idp.example.org", "auth_flow": "PKCE"},
             {"update_external_ids": false, "new_field": [1]}]})))
         .mount(&server)
         .await;
-    let configs = bearer(&server).jwt_configs().await.expect("configs");
-    assert_eq!(configs.len(), 3);
-    assert!(configs[0].is_active_jwt() && configs[0].update_external_ids);
-    assert_eq!(configs[1].kind, "saml");
+    let reading = bearer(&server).sso_configs().await.expect("configs");
+    let configs = &reading.configs;
+    assert_eq!(configs.len(), 5);
+    assert!(configs[0].is_active_jwt() && configs[0].update_external_ids == Some(true));
+    assert!(configs[1].is_active_jwt() && configs[1].update_external_ids == Some(true));
+    assert_eq!(configs[2].mode, AuthMode::Saml);
+    assert_eq!(configs[3].mode, AuthMode::Oidc);
     assert!(
-        configs[2].is_active_jwt(),
+        configs[3].active,
+        "a configuration that does not say is active"
+    );
+    assert!(
+        configs[4].is_active_jwt(),
         "an unlabelled active configuration counts as JWT"
+    );
+    assert!(
+        reading.clock_offset_secs.is_some_and(|s| s < -86_400),
+        "the Date header is read: {:?}",
+        reading.clock_offset_secs
     );
 }
 

@@ -102,8 +102,9 @@ async fn parties(latency: web::Data<Latency>, req: HttpRequest) -> HttpResponse 
 async fn remote_authentications(latency: web::Data<Latency>) -> HttpResponse {
     pause(&latency).await;
     HttpResponse::Ok().json(
-        json!({"remote_authentications": [{"type": "jwt", "is_active": true,
-        "update_external_ids": false}]}),
+        json!({"remote_authentications": [{"id": 1, "name": "Members", "auth_mode": 3,
+        "auth_mode_name": "jwt", "is_active": true, "end_user": true, "agent": false,
+        "update_external_ids": false, "ip_ranges": ""}], "count": 1, "next_page": null}),
     )
 }
 
