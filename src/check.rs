@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::config::Settings;
+use crate::config::{Settings, ZendeskApiAuth};
 use crate::members::Member;
 use crate::metrics::Metrics;
 use crate::startup::directory_for;
@@ -112,7 +112,10 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
         metrics,
         settings.breaker,
     ) {
-        Ok(api) => report.push_zendesk(settings, &api).await,
+        Ok(api) => {
+            report.push_zendesk(settings, &api).await;
+            report.push_credentials(settings, &api).await;
+        }
         Err(e) => report.push("zendesk api", Status::Failed, format!("{e:#}")),
     }
 
@@ -173,6 +176,60 @@ impl Report {
                 Level::Ok => Status::Ok,
             };
             self.push(line_name(finding.check), status, finding.detail);
+        }
+    }
+
+    /// Whether the Zendesk API credentials have the scopes needed, and when they stop working.
+    async fn push_credentials(&mut self, settings: &Settings, api: &ZendeskApi) {
+        match &settings.zendesk_api.auth {
+            ZendeskApiAuth::ApiToken { .. } => {
+                return self.push(
+                    "zendesk credentials",
+                    Status::Warning,
+                    "an API token: deactivated after 30 days unused, and no API token works after \
+                     30 Apr 2027. Use ZENDESK_API_CLIENT_ID / ZENDESK_API_CLIENT_SECRET",
+                );
+            }
+            ZendeskApiAuth::OAuthToken(_) => self.push(
+                "zendesk credentials",
+                Status::Warning,
+                "a static OAuth access token: it stops working when it expires. Use \
+                 ZENDESK_API_CLIENT_ID / ZENDESK_API_CLIENT_SECRET (renewed automatically)",
+            ),
+            ZendeskApiAuth::ClientCredentials { .. } => self.push(
+                "zendesk credentials",
+                Status::Ok,
+                "OAuth client credentials, renewed before they expire",
+            ),
+        }
+        let info = match api.token_info().await {
+            Ok(Some(info)) => info,
+            Ok(None) => return,
+            Err(e) => {
+                return self.push(
+                    "oauth scopes",
+                    Status::Warning,
+                    format!("could not read the token's scopes: {e}"),
+                );
+            }
+        };
+        let missing = info.missing_scopes();
+        let scopes = info.scopes.join(" ");
+        if missing.is_empty() {
+            self.push("oauth scopes", Status::Ok, format!("{scopes} (needed: read, or users:read and security:read)"));
+        } else {
+            self.push(
+                "oauth scopes",
+                Status::Failed,
+                format!("the token has `{scopes}` but needs {}: give it `read`", missing.join(" and ")),
+            );
+        }
+        if let (ZendeskApiAuth::OAuthToken(_), Some(at)) = (&settings.zendesk_api.auth, &info.expires_at) {
+            self.push(
+                "zendesk credentials",
+                Status::Warning,
+                format!("ZENDESK_API_OAUTH_TOKEN expires at {at}; the bridge stops being ready then"),
+            );
         }
     }
 

@@ -941,11 +941,19 @@ impl Validator {
             .or(api_token);
         match &auth {
             Some(ZendeskApiAuth::ApiToken { .. }) => self.warnings.push(
-                "ZENDESK_API_TOKEN: Zendesk stops accepting API tokens on 30 Apr 2027; switch to \
-                 ZENDESK_API_OAUTH_TOKEN or ZENDESK_API_CLIENT_ID / ZENDESK_API_CLIENT_SECRET"
+                "ZENDESK_API_TOKEN: Zendesk deactivates API tokens unused for 30 days and stops \
+                 accepting all of them on 30 Apr 2027; switch to ZENDESK_API_CLIENT_ID / \
+                 ZENDESK_API_CLIENT_SECRET (client credentials, renewed automatically)"
                     .into(),
             ),
-            Some(_) => {}
+            Some(ZendeskApiAuth::OAuthToken(_)) => self.warnings.push(
+                "ZENDESK_API_OAUTH_TOKEN: a static OAuth access token stops working when it \
+                 expires (30 minutes by default for OAuth clients created since 2026; all clients \
+                 must adopt expiry by 1 Apr 2027); switch to ZENDESK_API_CLIENT_ID / \
+                 ZENDESK_API_CLIENT_SECRET (client credentials, renewed automatically)"
+                    .into(),
+            ),
+            Some(ZendeskApiAuth::ClientCredentials { .. }) => {}
             None if !self
                 .problems
                 .iter()

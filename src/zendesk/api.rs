@@ -96,6 +96,26 @@ impl ZendeskUser {
     }
 }
 
+/// What Zendesk says of the OAuth token in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub scopes: Vec<String>,
+    /// ISO 8601, when the token expires; `None` for a token that does not.
+    pub expires_at: Option<String>,
+}
+
+impl TokenInfo {
+    /// The scopes the bridge needs that this token lacks: reading users and the SSO
+    /// configuration (`read`, or `users:read` and `security:read`).
+    pub fn missing_scopes(&self) -> Vec<&'static str> {
+        let has = |scope: &str| self.scopes.iter().any(|s| s.trim() == scope);
+        ["users:read", "security:read"]
+            .into_iter()
+            .filter(|needed| !has("read") && !has(needed))
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("Zendesk refused the API credentials ({0}): {1}")]
@@ -180,6 +200,19 @@ struct PageLinks {
 #[derive(Deserialize)]
 struct UserEnvelope {
     user: UserWire,
+}
+
+#[derive(Deserialize)]
+struct TokenEnvelope {
+    token: TokenWire,
+}
+
+#[derive(Deserialize)]
+struct TokenWire {
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -471,6 +504,24 @@ impl ZendeskApi {
             Err(_) => self.health.record_failure(),
         }
         Ok(SsoReading::from_json(&parsed?).with_date(date, std::time::SystemTime::now()))
+    }
+
+    /// `GET /api/v2/oauth/tokens/current`: the scopes and expiry of the OAuth token in use
+    /// (`None` with an API token, which has neither).
+    pub async fn token_info(&self) -> Result<Option<TokenInfo>, ApiError> {
+        if matches!(self.auth, ZendeskApiAuth::ApiToken { .. }) {
+            return Ok(None);
+        }
+        let wire: TokenEnvelope = self
+            .get(
+                "oauth_token_current",
+                self.endpoint("/api/v2/oauth/tokens/current"),
+            )
+            .await?;
+        Ok(Some(TokenInfo {
+            scopes: wire.token.scopes.unwrap_or_default(),
+            expires_at: wire.token.expires_at,
+        }))
     }
 
     /// `GET /api/v2/users/search?external_id=`: exact, no search syntax.

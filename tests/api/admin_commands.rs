@@ -41,6 +41,10 @@ async fn check_passes_on_a_good_configuration() {
         "✓ member directory",
         "✓ zendesk api",
         "✓ update_external_ids",
+        "✓ jwt secret",
+        "✓ clock",
+        "✓ oauth scopes",
+        "! zendesk credentials",
         "✓ sample jwt",
     ] {
         assert!(text.contains(line), "`{line}` missing:\n{text}");
@@ -89,6 +93,52 @@ async fn check_fails_with_reasons_on_a_broken_setup() {
         .filter_map(|c| c["check"].as_str())
         .collect();
     assert_eq!(failed, ["member directory", "update_external_ids"]);
+}
+
+#[tokio::test]
+async fn check_reads_the_whole_sso_configuration_and_the_token_it_runs_with() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                // Zendesk's clock five minutes ahead of ours.
+                .insert_header(
+                    "Date",
+                    httpdate::fmt_http_date(
+                        std::time::SystemTime::now() + std::time::Duration::from_secs(300),
+                    ),
+                )
+                .set_body_json(json!({"remote_authentications": [sso_config(json!({
+                    "agent": true, "masked_secret": "nope****", "ip_ranges": "10.1.*.*",
+                    "remote_logout_url": null}))]})),
+        )
+        .with_priority(1)
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/oauth/tokens/current"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": {
+            "id": 1, "scopes": ["users:read"], "expires_at": "2026-11-22T22:00:00Z"}})))
+        .mount(&zendesk)
+        .await;
+    given_a_safe_zendesk(&zendesk).await;
+    let out = run(&imis, &zendesk, &[], &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for line in [
+        "✗ jwt secret",
+        "! team members",
+        "! ip ranges",
+        "no remote logout URL",
+        "! clock",
+        "✗ oauth scopes",
+        "security:read",
+        "expires at 2026-11-22T22:00:00Z",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
 }
 
 #[tokio::test]

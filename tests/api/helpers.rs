@@ -214,6 +214,14 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .with_priority(10)
         .mount(zendesk)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/oauth/tokens/current"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"token": {"id": 1, "scopes": ["read"], "expires_at": null}}),
+        ))
+        .with_priority(10)
+        .mount(zendesk)
+        .await;
 }
 
 /// One JWT configuration as Zendesk's API reference documents it (`auth_mode` 3, no `type`),
