@@ -11,7 +11,6 @@ use askama::Template;
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::SecretString;
 use url::Url;
-use uuid::Uuid;
 use zendesk_sso_bridge::members::Member;
 use zendesk_sso_bridge::members::imis::wire::PersonData;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
@@ -68,10 +67,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let sealer = CookieSealer::new(Key::generate(), true);
-    let session = Session {
-        sid: Uuid::new_v4(),
-        member: m.clone(),
-    };
+    let session = Session::new(m.clone(), "member20277".into());
     c.bench_function("session cookie seal", |b| {
         b.iter(|| {
             sealer.seal(

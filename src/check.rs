@@ -216,19 +216,30 @@ impl Report {
         let missing = info.missing_scopes();
         let scopes = info.scopes.join(" ");
         if missing.is_empty() {
-            self.push("oauth scopes", Status::Ok, format!("{scopes} (needed: read, or users:read and security:read)"));
+            self.push(
+                "oauth scopes",
+                Status::Ok,
+                format!("{scopes} (needed: read, or users:read and security:read)"),
+            );
         } else {
             self.push(
                 "oauth scopes",
                 Status::Failed,
-                format!("the token has `{scopes}` but needs {}: give it `read`", missing.join(" and ")),
+                format!(
+                    "the token has `{scopes}` but needs {}: give it `read`",
+                    missing.join(" and ")
+                ),
             );
         }
-        if let (ZendeskApiAuth::OAuthToken(_), Some(at)) = (&settings.zendesk_api.auth, &info.expires_at) {
+        if let (ZendeskApiAuth::OAuthToken(_), Some(at)) =
+            (&settings.zendesk_api.auth, &info.expires_at)
+        {
             self.push(
                 "zendesk credentials",
                 Status::Warning,
-                format!("ZENDESK_API_OAUTH_TOKEN expires at {at}; the bridge stops being ready then"),
+                format!(
+                    "ZENDESK_API_OAUTH_TOKEN expires at {at}; the bridge stops being ready then"
+                ),
             );
         }
     }

@@ -38,6 +38,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "SESSION_KEY",
     "SESSION_KEY_FILE",
     "SESSION_TTL_SECS",
+    "SESSION_RECHECK_SECS",
     "ZENDESK_SUBDOMAIN",
     "ZENDESK_URL",
     "ZENDESK_JWT_SECRET",
@@ -90,6 +91,7 @@ const OUR_PREFIXES: &[&str] = &[
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
 const DEFAULT_SESSION_TTL_SECS: u64 = 8 * 60 * 60;
+const DEFAULT_SESSION_RECHECK_SECS: u64 = 15 * 60;
 const DEFAULT_IMIS_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_CACHE_TTL_SECS: u64 = 60;
@@ -111,6 +113,7 @@ struct RawSettings {
     session_key: Option<String>,
     session_key_file: Option<String>,
     session_ttl_secs: Option<String>,
+    session_recheck_secs: Option<String>,
     zendesk_subdomain: Option<String>,
     zendesk_url: Option<String>,
     zendesk_jwt_secret: Option<String>,
@@ -204,6 +207,8 @@ pub struct SessionSettings {
     /// Signs and encrypts the bridge's cookies (AES-256-GCM via the cookie crate's private jar).
     pub key: Key,
     pub ttl: Duration,
+    /// A session's member is read from the directory again once this old.
+    pub recheck: Duration,
 }
 
 impl std::fmt::Debug for SessionSettings {
@@ -211,6 +216,7 @@ impl std::fmt::Debug for SessionSettings {
         f.debug_struct("SessionSettings")
             .field("key", &"[REDACTED]")
             .field("ttl", &self.ttl)
+            .field("recheck", &self.recheck)
             .finish()
     }
 }
@@ -431,6 +437,13 @@ impl Validator {
             60..=7 * 24 * 60 * 60,
             "seconds",
         );
+        let session_recheck = self.number(
+            "SESSION_RECHECK_SECS",
+            raw.session_recheck_secs.as_deref(),
+            DEFAULT_SESSION_RECHECK_SECS,
+            1..=24 * 60 * 60,
+            "seconds",
+        );
         let zendesk = self.zendesk(&raw);
         let zendesk_api = self.zendesk_api(&raw);
         let safety = self.safety(&raw);
@@ -530,6 +543,7 @@ impl Validator {
                 session: SessionSettings {
                     key,
                     ttl: Duration::from_secs(session_ttl),
+                    recheck: Duration::from_secs(session_recheck),
                 },
                 zendesk,
                 zendesk_api,
@@ -1278,7 +1292,9 @@ mod tests {
                 "a-shared-secret-of-forty-characters-long!",
             ),
             ("IMIS_BASE_URL", "https://members.example.org/imis"),
-            ("ZENDESK_API_OAUTH_TOKEN", "oauth-token"),
+            // The recommended credentials: no warning about tokens that stop working.
+            ("ZENDESK_API_CLIENT_ID", "bridge"),
+            ("ZENDESK_API_CLIENT_SECRET", "client-secret"),
         ])
     }
 
@@ -1397,7 +1413,7 @@ mod tests {
     #[test]
     fn zendesk_api_credentials_follow_zendesks_order_of_preference() {
         let mut v = minimal();
-        v.retain(|(k, _)| k != "ZENDESK_API_OAUTH_TOKEN");
+        v.retain(|(k, _)| !k.starts_with("ZENDESK_API_CLIENT_"));
         v.push(("ZENDESK_API_EMAIL".into(), "admin@example.org".into()));
         v.push(("ZENDESK_API_TOKEN".into(), "api-token".into()));
         let s = Settings::from_vars(v.clone()).expect("valid");
@@ -1418,6 +1434,13 @@ mod tests {
         v.push(("ZENDESK_API_OAUTH_TOKEN".into(), "oauth".into()));
         let s = Settings::from_vars(v).expect("valid");
         assert!(matches!(s.zendesk_api.auth, ZendeskApiAuth::OAuthToken(_)));
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("static OAuth access token stops working")),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[test]

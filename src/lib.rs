@@ -5,11 +5,13 @@
 
 pub mod audit;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod link_staff;
 pub mod members;
 pub mod metrics;
 pub mod policy;
+pub mod signin;
 pub mod smoke;
 pub mod startup;
 pub mod telemetry;

@@ -609,7 +609,7 @@ fn date(raw: &str) -> Option<String> {
 }
 
 fn today() -> String {
-    let days = crate::zendesk::jwt::unix_now().div_euclid(86_400);
+    let days = crate::clock::unix_now().div_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

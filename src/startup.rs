@@ -23,10 +23,11 @@ use crate::members::demo::{DEMO_MEMBERS, demo_members};
 use crate::members::file::FileDirectory;
 use crate::members::imis::ImisDirectory;
 use crate::metrics::Metrics;
+use crate::signin::Pipeline;
 use crate::telemetry::RootSpan;
 use crate::web::pages::MemberPages;
 use crate::web::return_to::ReturnToPolicy;
-use crate::web::session::CookieSealer;
+use crate::web::session::{CookieSealer, SignedOut};
 use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages};
 use crate::zendesk::api::ZendeskApi;
@@ -118,6 +119,7 @@ impl Application {
             session: crate::config::SessionSettings {
                 key: actix_web::cookie::Key::generate(),
                 ttl: std::time::Duration::from_secs(8 * 3600),
+                recheck: std::time::Duration::from_secs(900),
             },
             zendesk: crate::config::ZendeskSettings {
                 subdomain: "demo".into(),
@@ -231,23 +233,32 @@ impl Application {
         });
         let https = settings.public_url.scheme() == "https";
         let draining = Arc::new(AtomicBool::new(false));
+        // Without a way to read a member again, a session lasts no longer than a re-check.
+        let session_ttl = match directory.can_look_up() {
+            true => settings.session.ttl,
+            false => settings.session.ttl.min(settings.session.recheck),
+        };
         let state = web::Data::new(AppState {
-            directory,
-            jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
+            signin: Pipeline {
+                directory,
+                policy: settings.policy.clone(),
+                safety,
+                jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
+                audit: Audit::new(metrics.clone()),
+                metrics,
+                session_recheck: settings.session.recheck,
+            },
             cookies: CookieSealer::new(settings.session.key.clone(), https),
-            session_ttl: settings.session.ttl,
+            signed_out: SignedOut::new(session_ttl),
+            session_ttl,
             return_to,
             jwt_endpoint: format!("{zendesk_base}/access/jwt"),
             zendesk_base,
             delivery_csp: actix_web::http::header::HeaderValue::from_str(&delivery_csp)
                 .context("the delivery page's Content-Security-Policy is not a valid header")?,
-            safety,
             draining: draining.clone(),
             throttle: Throttle::new(settings.throttle),
-            policy: settings.policy.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
-            audit: Audit::new(metrics.clone()),
-            metrics,
             pages: member_pages,
             demo,
         });
@@ -288,7 +299,7 @@ impl Application {
                 .wrap_fn(|req, srv| {
                     let metrics = req
                         .app_data::<web::Data<AppState>>()
-                        .map(|s| s.metrics.clone());
+                        .map(|s| s.signin.metrics.clone());
                     let method = req.method().to_string();
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let response = srv.call(req);

@@ -170,7 +170,8 @@ pub trait MemberDirectory: Send + Sync {
         password: &SecretString,
     ) -> Result<MemberProfile, DirectoryError>;
 
-    /// The profile of `username` without a password (service account), for `policy explain`.
+    /// The profile of `username` without a password (service account): `policy explain`, and
+    /// sessions read again after `SESSION_RECHECK_SECS`.
     async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError>;
 
     /// Active records whose primary e-mail is `email` (case-insensitive), for `link-staff`.
@@ -181,6 +182,11 @@ pub trait MemberDirectory: Send + Sync {
 
     /// A cheap "can we reach it" check for `zendesk-sso-bridge check`, with a short description.
     async fn probe(&self) -> anyhow::Result<String>;
+
+    /// Whether [`MemberDirectory::profile_of`] can work (iMIS needs a service account).
+    fn can_look_up(&self) -> bool {
+        true
+    }
 
     /// A short name for logs and `/readyz`.
     fn kind(&self) -> &'static str;

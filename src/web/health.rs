@@ -20,14 +20,15 @@ pub async fn healthz() -> HttpResponse {
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let upstreams: Vec<_> = state
+        .signin
         .directory
         .upstream()
         .into_iter()
-        .chain(std::iter::once(state.safety.api().health()))
+        .chain(std::iter::once(state.signin.safety.api().health()))
         .map(|u| u.report())
         .collect();
     let draining = state.draining.load(std::sync::atomic::Ordering::SeqCst);
-    let ready = state.safety.ready() && !draining;
+    let ready = state.signin.safety.ready() && !draining;
     let degraded = upstreams.iter().any(|u| u.state == "degraded");
     let status = match (draining, ready, degraded) {
         (true, _, _) => "stopping",
@@ -37,8 +38,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     };
     let body = json!({
         "status": status,
-        "member_directory": state.directory.kind(),
-        "zendesk_config": state.safety.verdict(),
+        "member_directory": state.signin.directory.kind(),
+        "zendesk_config": state.signin.safety.verdict(),
         "upstreams": upstreams,
     });
     if ready {
@@ -51,5 +52,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(state.signin.metrics.render())
 }

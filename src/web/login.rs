@@ -5,8 +5,6 @@
 //! POST: check the form came from our page (CSRF token + `Sec-Fetch-Site`), authenticate with
 //! the member directory, admit the member, start a new session, deliver the JWT.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,19 +12,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tracing_actix_web::RequestId;
-use uuid::Uuid;
 
-use crate::audit::Outcome;
-use crate::members::{DirectoryError, Member, Refusal};
-use crate::policy::PolicyRefusal;
+use crate::signin::{self, Attempt, Failure, Granted, Identity, Way};
+use crate::web::AppState;
 use crate::web::i18n::Lang;
 use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage, TokenText};
 use crate::web::session::{
-    Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, Session, new_token,
+    Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, new_token,
 };
 use crate::web::throttle::{Gate, client_ip};
-use crate::web::{AppState, error_id};
-use crate::zendesk::safety::Denial;
 
 const MAX_USERNAME_LEN: usize = 256;
 const MAX_PASSWORD_LEN: usize = 1024;
@@ -54,92 +48,55 @@ pub struct LoginForm {
     csrf_token: String,
 }
 
-/// Why a sign-in request ended without a delivery page.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error("the request could not be read")]
-    BadRequest,
-    #[error("the sign-in form expired or did not come from our page")]
-    FormExpired,
-    #[error("sign-in refused: {0}")]
-    Refused(Refusal),
-    #[error("sign-in refused by the access policy")]
-    PolicyDenied { message: Option<String> },
-    #[error("too many failed sign-ins; retry after {retry_after:?}")]
-    Throttled { retry_after: Duration },
-    #[error("sign-in refused by an account-safety rule: {denial} (error id {error_id})")]
-    Denied { denial: Denial, error_id: String },
-    #[error("the member system is unavailable (error id {error_id})")]
-    MemberSystemUnavailable {
-        error_id: String,
-        #[source]
-        source: anyhow::Error,
-    },
-    #[error("unexpected error (error id {error_id})")]
-    Unexpected {
-        error_id: String,
-        #[source]
-        source: anyhow::Error,
-    },
-}
-
-impl From<anyhow::Error> for LoginError {
-    fn from(source: anyhow::Error) -> Self {
-        LoginError::Unexpected {
-            error_id: error_id(),
-            source,
+/// The status of the page that ends a sign-in with `failure`.
+pub fn status_of(failure: &Failure) -> StatusCode {
+    use crate::zendesk::safety::Denial;
+    match failure {
+        Failure::BadRequest | Failure::MissingCredentials => StatusCode::BAD_REQUEST,
+        Failure::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        Failure::FormExpired { .. } | Failure::Refused(_) | Failure::PolicyDenied { .. } => {
+            StatusCode::FORBIDDEN
         }
+        Failure::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Failure::Denied {
+            denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
+            ..
+        } => StatusCode::SERVICE_UNAVAILABLE,
+        Failure::Denied { .. } => StatusCode::FORBIDDEN,
+        Failure::MemberSystemUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Failure::Unexpected { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-// Not an `actix_web::ResponseError`: the page needs the request's language, so the handlers
-// turn an error into its page themselves (`respond`).
-impl LoginError {
-    pub fn status_code(&self) -> StatusCode {
-        match self {
-            LoginError::BadRequest => StatusCode::BAD_REQUEST,
-            LoginError::FormExpired | LoginError::Refused(_) => StatusCode::FORBIDDEN,
-            LoginError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            LoginError::PolicyDenied { .. } => StatusCode::FORBIDDEN,
-            LoginError::Denied {
-                denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
-                ..
-            } => StatusCode::SERVICE_UNAVAILABLE,
-            LoginError::Denied { .. } => StatusCode::FORBIDDEN,
-            LoginError::MemberSystemUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            LoginError::Unexpected { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+/// The member's page for `failure`, in `lang`; the log gets the cause chain under the error id.
+pub fn failure_page(failure: &Failure, pages: &MemberPages, lang: Lang) -> HttpResponse {
+    let status = status_of(failure);
+    let page = match failure {
+        Failure::BadRequest | Failure::MissingCredentials | Failure::InvalidCredentials => {
+            MessagePage::bad_request()
         }
-    }
-
-    /// The member's page for this error, in `lang`.
-    pub fn respond(&self, pages: &MemberPages, lang: Lang) -> HttpResponse {
-        let page = match self {
-            LoginError::BadRequest => MessagePage::bad_request(),
-            LoginError::FormExpired => MessagePage::form_expired(),
-            LoginError::Refused(refusal) => MessagePage::refused(*refusal),
-            LoginError::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
-            LoginError::Throttled { retry_after } => {
-                let minutes = retry_after.as_secs().div_ceil(60).max(1);
-                let mut response =
-                    pages.message(self.status_code(), lang, &MessagePage::throttled(minutes));
-                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
-                {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                return response;
+        Failure::FormExpired { .. } => MessagePage::form_expired(),
+        Failure::Refused(refusal) => MessagePage::refused(*refusal),
+        Failure::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
+        Failure::Throttled { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            let mut response = pages.message(status, lang, &MessagePage::throttled(minutes));
+            if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
             }
-            LoginError::Denied { denial, error_id } => MessagePage::denied(*denial, error_id),
-            LoginError::MemberSystemUnavailable { error_id, source } => {
-                tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
-                MessagePage::unavailable(error_id)
-            }
-            LoginError::Unexpected { error_id, source } => {
-                tracing::error!(error_id = %error_id, error = format!("{source:#}"), "unexpected error");
-                MessagePage::unexpected(error_id)
-            }
-        };
-        pages.message(self.status_code(), lang, &page)
-    }
+            return response;
+        }
+        Failure::Denied { denial, error_id } => MessagePage::denied(*denial, error_id),
+        Failure::MemberSystemUnavailable { error_id, source } => {
+            tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
+            MessagePage::unavailable(error_id)
+        }
+        Failure::Unexpected { error_id, source } => {
+            tracing::error!(error_id = %error_id, error = format!("{source:#}"), "unexpected error");
+            MessagePage::unexpected(error_id)
+        }
+    };
+    pages.message(status, lang, &page)
 }
 
 /// `GET /login`.
@@ -157,37 +114,34 @@ pub async fn show(
         _ => destination(&state, query),
     };
     let lang = state.pages.lang(&req, destination.locale_id.as_deref());
-    show_page(&req, &state, request_id, destination, previous, lang)
-        .unwrap_or_else(|error| error.respond(&state.pages, lang))
+    if let Some(session) = state.open_session(&req) {
+        let attempt = Attempt {
+            state: &state.signin,
+            request_id,
+            way: Way::Session,
+            locale_id: destination.locale_id.as_deref(),
+        };
+        let result = signin::run(attempt, async { Ok(Identity::Session(session)) }).await;
+        return match result {
+            Ok(granted) => signed_in(&state, lang, granted, &destination),
+            Err(failure) => {
+                // A session that no longer admits its member is over.
+                let mut response = failure_page(&failure, &state.pages, lang);
+                let _ = response.add_cookie(&state.cookies.removal(SESSION_COOKIE));
+                response
+            }
+        };
+    }
+    show_form(&state, destination, previous, lang)
+        .unwrap_or_else(|failure| failure_page(&failure, &state.pages, lang))
 }
 
-fn show_page(
-    req: &HttpRequest,
+fn show_form(
     state: &AppState,
-    request_id: RequestId,
     destination: Destination,
     previous: Option<LoginState>,
     lang: Lang,
-) -> Result<HttpResponse, LoginError> {
-    if let Some(mut session) = state.cookies.open::<Session>(req, SESSION_COOKIE) {
-        state
-            .policy
-            .apply_locale(&mut session.member, destination.locale_id.as_deref());
-        let response = deliver(
-            state,
-            lang,
-            &session.member,
-            destination.return_to.as_deref(),
-        )?;
-        state.audit.sign_in(
-            request_id,
-            Outcome::Success,
-            "session",
-            Some(&session.member.id),
-            None,
-        );
-        return Ok(response);
-    }
+) -> Result<HttpResponse, Failure> {
     // Keep the token of an attempt already under way, so a second tab does not void the first.
     let csrf_token = match previous {
         Some(previous) => previous.csrf_token,
@@ -220,207 +174,121 @@ pub async fn submit(
     request_id: RequestId,
 ) -> HttpResponse {
     let login_state = state.cookies.open::<LoginState>(&req, LOGIN_COOKIE);
-    let locale_id = login_state
+    let destination = login_state
         .as_ref()
-        .and_then(|s| s.destination.locale_id.as_deref());
-    let lang = state.pages.lang(&req, locale_id);
-    sign_in(
-        &req,
-        form.into_inner(),
-        &state,
+        .map(|s| s.destination.clone())
+        .unwrap_or_default();
+    let lang = state.pages.lang(&req, destination.locale_id.as_deref());
+    let form = form.into_inner();
+    let username = form.username.trim().to_owned();
+    let attempt = Attempt {
+        state: &state.signin,
         request_id,
-        login_state,
-        lang,
-    )
-    .await
-    .unwrap_or_else(|error| error.respond(&state.pages, lang))
+        way: Way::Password,
+        locale_id: destination.locale_id.as_deref(),
+    };
+    let identify = by_password(&req, &state, form, login_state.as_ref());
+    match signin::run(attempt, identify).await {
+        Ok(granted) => {
+            state.throttle.succeeded(&username);
+            let mut response = signed_in(&state, lang, granted, &destination);
+            let _ = response.add_cookie(&state.cookies.removal(LOGIN_COOKIE));
+            response
+        }
+        Err(failure @ (Failure::InvalidCredentials | Failure::MissingCredentials)) => {
+            let message = match failure {
+                Failure::InvalidCredentials => pages::WRONG_CREDENTIALS,
+                _ => pages::MISSING_CREDENTIALS,
+            };
+            let token = login_state.map(|s| s.csrf_token).unwrap_or_default();
+            login_form(
+                &state,
+                lang,
+                status_of(&failure),
+                &token,
+                &username,
+                Some(message),
+            )
+        }
+        Err(failure) => failure_page(&failure, &state.pages, lang),
+    }
 }
 
-async fn sign_in(
+/// The password way in: the form came from our page, the limits allow it, and the member
+/// directory accepts the password.
+async fn by_password(
     req: &HttpRequest,
-    form: LoginForm,
     state: &AppState,
-    request_id: RequestId,
-    login_state: Option<LoginState>,
-    lang: Lang,
-) -> Result<HttpResponse, LoginError> {
-    let Some(login_state) = login_state else {
-        state
-            .audit
-            .sign_in(request_id, Outcome::Failed, "form_expired", None, None);
-        return Err(LoginError::FormExpired);
-    };
+    form: LoginForm,
+    login_state: Option<&LoginState>,
+) -> Result<Identity, Failure> {
+    let login_state = login_state.ok_or(Failure::FormExpired { forged: false })?;
     let token_matches: bool = form
         .csrf_token
         .as_bytes()
         .ct_eq(login_state.csrf_token.as_bytes())
         .into();
     if !token_matches || is_cross_site(req) {
-        state
-            .audit
-            .sign_in(request_id, Outcome::Failed, "csrf", None, None);
-        return Err(LoginError::FormExpired);
+        return Err(Failure::FormExpired { forged: true });
     }
-
     let username = form.username.trim();
     let password = form.password.filter(|p| !p.expose_secret().is_empty());
     let (Some(password), false) = (password, username.is_empty()) else {
-        return Ok(login_form(
-            state,
-            lang,
-            StatusCode::BAD_REQUEST,
-            &login_state.csrf_token,
-            username,
-            Some(pages::MISSING_CREDENTIALS),
-        ));
+        return Err(Failure::MissingCredentials);
     };
     if username.len() > MAX_USERNAME_LEN
         || password.expose_secret().len() > MAX_PASSWORD_LEN
         || username.chars().any(char::is_control)
         || password.expose_secret().contains('\0')
     {
-        state
-            .audit
-            .sign_in(request_id, Outcome::Failed, "malformed_form", None, None);
-        return Err(LoginError::BadRequest);
+        return Err(Failure::BadRequest);
     }
-
     let ip = client_ip(req, &state.trusted_proxies);
     match state.throttle.gate(ip, username) {
         Gate::Open => {}
         Gate::Slow(pause) => tokio::time::sleep(pause).await,
-        Gate::Closed { retry_after } => {
-            state
-                .audit
-                .sign_in(request_id, Outcome::Failed, "throttled", None, None);
-            return Err(LoginError::Throttled { retry_after });
+        Gate::Closed { retry_after } => return Err(Failure::Throttled { retry_after }),
+    }
+    match state
+        .signin
+        .directory
+        .authenticate(username, &password)
+        .await
+    {
+        Ok(profile) => Ok(Identity::Profile {
+            profile,
+            username: username.to_owned(),
+        }),
+        Err(error) => {
+            let failure = Failure::from_directory(error);
+            if matches!(failure, Failure::InvalidCredentials) {
+                state.throttle.failed(ip, username);
+            }
+            Err(failure)
         }
     }
+}
 
-    let profile = match state.directory.authenticate(username, &password).await {
-        Ok(profile) => profile,
-        Err(DirectoryError::InvalidCredentials) => {
-            state.throttle.failed(ip, username);
-            state.audit.sign_in(
-                request_id,
-                Outcome::Failed,
-                "invalid_credentials",
-                None,
-                None,
-            );
-            return Ok(login_form(
-                state,
-                lang,
-                StatusCode::UNAUTHORIZED,
-                &login_state.csrf_token,
-                username,
-                Some(pages::WRONG_CREDENTIALS),
-            ));
-        }
-        Err(DirectoryError::Refused(refusal)) => {
-            state
-                .audit
-                .sign_in(request_id, Outcome::Denied, refusal.reason(), None, None);
-            return Err(LoginError::Refused(refusal));
-        }
-        Err(DirectoryError::Unavailable(source)) => {
-            let error_id = error_id();
-            state.audit.sign_in(
-                request_id,
-                Outcome::Failed,
-                "member_system_unavailable",
-                None,
-                Some(&error_id),
-            );
-            return Err(LoginError::MemberSystemUnavailable { error_id, source });
-        }
-    };
-    let member_id = profile.id.clone();
-    let locale = login_state.destination.locale_id.as_deref();
-    let member = match state.policy.admit(profile, locale) {
-        Ok(member) => member,
-        Err(PolicyRefusal::Base(refusal)) => {
-            state.audit.sign_in(
-                request_id,
-                Outcome::Denied,
-                refusal.reason(),
-                Some(&member_id),
-                None,
-            );
-            return Err(LoginError::Refused(refusal));
-        }
-        Err(PolicyRefusal::Denied { rule, message }) => {
-            state.audit.sign_in(
-                request_id,
-                Outcome::Denied,
-                "policy",
-                Some(&member_id),
-                None,
-            );
-            tracing::info!(target: "audit", event = "policy_decision", member_id = %member_id, rule = %rule, request_id = %request_id, "denied by the access policy");
-            return Err(LoginError::PolicyDenied { message });
-        }
-    };
-
-    match state.safety.check(&member).await {
-        Ok(allowed) => {
-            if allowed.email_changed {
-                state
-                    .audit
-                    .email_changed(request_id, &member.id, allowed.zendesk_user_id);
+/// The delivery page for a granted sign-in, with the session cookie when it changed.
+pub fn signed_in(
+    state: &AppState,
+    lang: Lang,
+    granted: Granted,
+    destination: &Destination,
+) -> HttpResponse {
+    let result = deliver(state, lang, &granted.jwt, destination.return_to.as_deref()).and_then(
+        |mut response| {
+            if granted.session_changed {
+                let cookie =
+                    state
+                        .cookies
+                        .seal(SESSION_COOKIE, &granted.session, state.session_ttl)?;
+                response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
             }
-            if allowed.degraded {
-                tracing::warn!(
-                    target: "audit",
-                    event = "safety_degraded",
-                    member_id = %member.id,
-                    request_id = %request_id,
-                    "Zendesk API unreachable: allowed on a recent match (SAFETY_CHECKS=degraded)"
-                );
-            }
-        }
-        Err(denial) => {
-            let error_id = error_id();
-            state.audit.sign_in(
-                request_id,
-                Outcome::Denied,
-                denial.reason(),
-                Some(&member.id),
-                Some(&error_id),
-            );
-            state.metrics.safety_denial(denial.reason());
-            return Err(LoginError::Denied { denial, error_id });
-        }
-    }
-
-    let mut response = deliver(
-        state,
-        lang,
-        &member,
-        login_state.destination.return_to.as_deref(),
-    )?;
-    let session = Session {
-        sid: Uuid::new_v4(),
-        member,
-    };
-    let session_cookie = state
-        .cookies
-        .seal(SESSION_COOKIE, &session, state.session_ttl)?;
-    response
-        .add_cookie(&session_cookie)
-        .map_err(anyhow::Error::from)?;
-    response
-        .add_cookie(&state.cookies.removal(LOGIN_COOKIE))
-        .map_err(anyhow::Error::from)?;
-    state.throttle.succeeded(username);
-    state.audit.sign_in(
-        request_id,
-        Outcome::Success,
-        "password",
-        Some(&session.member.id),
-        None,
+            Ok(response)
+        },
     );
-    Ok(response)
+    result.unwrap_or_else(|failure| failure_page(&failure, &state.pages, lang))
 }
 
 /// A browser that says the form was posted from another site is refused, whatever the token.
@@ -484,14 +352,10 @@ fn login_form(
 fn deliver(
     state: &AppState,
     lang: Lang,
-    member: &Member,
+    jwt: &str,
     return_to: Option<&str>,
-) -> Result<HttpResponse, LoginError> {
-    let jwt = state
-        .jwt
-        .mint(member)
-        .map_err(|e| anyhow::Error::new(e).context("signing the Zendesk JWT"))?;
-    let jwt = TokenText::new(&jwt)
+) -> Result<HttpResponse, Failure> {
+    let jwt = TokenText::new(jwt)
         .ok_or_else(|| anyhow::anyhow!("the signed Zendesk JWT is not base64url text"))?;
     let mut response = pages::ok(&DeliveryPage {
         chrome: state.pages.chrome(lang),
@@ -512,7 +376,11 @@ pub fn bad_request(
 ) -> actix_web::Error {
     tracing::info!(error = %err, "unreadable request");
     let response = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => LoginError::BadRequest.respond(&state.pages, state.pages.lang(req, None)),
+        Some(state) => failure_page(
+            &Failure::BadRequest,
+            &state.pages,
+            state.pages.lang(req, None),
+        ),
         None => HttpResponse::BadRequest().finish(),
     };
     actix_web::error::InternalError::from_response(err, response).into()

@@ -34,10 +34,12 @@ pub async fn logout(
     let query = query.map(web::Query::into_inner);
     // Zendesk sends no locale here: the browser's languages decide.
     let lang = state.pages.lang(&req, None);
-    let member_id = state
-        .cookies
-        .open::<Session>(&req, SESSION_COOKIE)
-        .map(|s| s.member.id);
+    let session = state.cookies.open::<Session>(&req, SESSION_COOKIE);
+    if let Some(session) = &session {
+        // Copies of this cookie, wherever they are, sign nobody in any more.
+        state.signed_out.insert(session.sid);
+    }
+    let member_id = session.map(|s| s.member.id);
     let mut response = match query {
         Some(LogoutQuery {
             kind: Some(kind),
@@ -60,7 +62,7 @@ pub async fn logout(
                 ),
                 false => (message.as_str(), message.clone()),
             };
-            state.audit.zendesk_refused(request_id, logged);
+            state.signin.audit.zendesk_refused(request_id, logged);
             state.pages.message(
                 StatusCode::OK,
                 lang,
@@ -68,7 +70,10 @@ pub async fn logout(
             )
         }
         other => {
-            state.audit.sign_out(request_id, member_id.as_deref());
+            state
+                .signin
+                .audit
+                .sign_out(request_id, member_id.as_deref());
             let back = other
                 .and_then(|q| q.return_to)
                 .and_then(|r| state.return_to.check(&r).ok())

@@ -10,24 +10,20 @@ pub mod return_to;
 pub mod session;
 pub mod throttle;
 
-use std::sync::Arc;
-
 use url::Url;
 
-use crate::audit::Audit;
-use crate::members::MemberDirectory;
 use crate::members::demo::DemoMember;
-use crate::metrics::Metrics;
-use crate::zendesk::jwt::JwtSigner;
-use crate::zendesk::safety::SafetyGuard;
+use crate::signin::{Pipeline, Session};
 use return_to::ReturnToPolicy;
-use session::CookieSealer;
+use session::{CookieSealer, SESSION_COOKIE, SignedOut};
 
 /// What every handler shares, built once at start-up.
 pub struct AppState {
-    pub directory: Arc<dyn MemberDirectory>,
-    pub jwt: JwtSigner,
+    /// identify → admit → safety → mint: what every way in ends in.
+    pub signin: Pipeline,
     pub cookies: CookieSealer,
+    /// Sessions ended by a sign-out, refused until they would have expired anyway.
+    pub signed_out: SignedOut,
     pub session_ttl: std::time::Duration,
     pub return_to: ReturnToPolicy,
     /// `{ZENDESK_URL}/access/jwt`, where the browser posts the token.
@@ -36,20 +32,23 @@ pub struct AppState {
     pub zendesk_base: String,
     /// The Content-Security-Policy of the delivery page (allows the form post to Zendesk).
     pub delivery_csp: actix_web::http::header::HeaderValue,
-    /// The account-safety rules, applied before any token is minted.
-    pub safety: Arc<SafetyGuard>,
     /// Set on SIGTERM: `/readyz` answers 503 while in-flight requests finish.
-    pub draining: Arc<std::sync::atomic::AtomicBool>,
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub throttle: throttle::Throttle,
-    /// Who may sign in and which claims are sent.
-    pub policy: crate::policy::Policy,
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub audit: Audit,
-    pub metrics: Metrics,
     /// The member pages' words (per language), the organisation's look and the style sheet.
     pub pages: pages::MemberPages,
     /// Demo mode only: the simulated help centre and the demo members, shown on `/`.
     pub demo: Option<DemoInfo>,
+}
+
+impl AppState {
+    /// The browser's session, if it has one that is authentic, unexpired and not signed out.
+    pub fn open_session(&self, req: &actix_web::HttpRequest) -> Option<Session> {
+        self.cookies
+            .open::<Session>(req, SESSION_COOKIE)
+            .filter(|s| !self.signed_out.contains(&s.sid))
+    }
 }
 
 pub struct DemoInfo {

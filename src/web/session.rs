@@ -16,23 +16,47 @@ use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::members::Member;
-use crate::zendesk::jwt::unix_now;
+use crate::clock::unix_now;
 
 pub const SESSION_COOKIE: &str = "zsb_session";
 pub const LOGIN_COOKIE: &str = "zsb_login";
 /// How long a sign-in form stays usable.
 pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(30 * 60);
-const COOKIE_PATH: &str = "/login";
-
-/// A signed-in member. `sid` is new at every password sign-in.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
-    pub sid: Uuid,
-    pub member: Member,
+/// The sign-in attempt is only needed by `/login`; the session also reaches `/logout`, which
+/// must see it to end it.
+fn cookie_path(name: &str) -> &'static str {
+    if name == SESSION_COOKIE {
+        "/"
+    } else {
+        "/login"
+    }
 }
+
+/// Sessions ended by a sign-out: a copy of the cookie taken before must not sign in again.
+/// Each record lives as long as the longest session could.
+pub struct SignedOut(moka::sync::Cache<uuid::Uuid, ()>);
+
+impl SignedOut {
+    pub fn new(session_ttl: Duration) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(session_ttl.max(Duration::from_secs(1)))
+                .build(),
+        )
+    }
+
+    pub fn insert(&self, sid: uuid::Uuid) {
+        self.0.insert(sid, ());
+    }
+
+    pub fn contains(&self, sid: &uuid::Uuid) -> bool {
+        self.0.contains_key(sid)
+    }
+}
+
+pub use crate::signin::Session;
 
 /// Where the member was going, as validated when Zendesk sent them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +93,7 @@ impl CookieSealer {
 
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
         Cookie::build(name, value)
-            .path(COOKIE_PATH)
+            .path(cookie_path(name))
             .http_only(true)
             .secure(self.secure)
             .same_site(SameSite::Lax)
@@ -168,6 +192,10 @@ mod tests {
         assert_eq!(cookie.secure(), Some(true));
         assert_eq!(cookie.same_site(), Some(SameSite::Lax));
         assert_eq!(cookie.path(), Some("/login"));
+        let session = s
+            .seal(SESSION_COOKIE, &1u8, Duration::from_secs(60))
+            .expect("sealed");
+        assert_eq!(session.path(), Some("/"), "the session reaches /logout");
         let req = TestRequest::default()
             .cookie(cookie.clone())
             .to_http_request();

@@ -2,13 +2,12 @@
 //!
 //! The claim set is a struct without a `role` field, so no code path can send one.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::clock::unix_now;
 use crate::members::Member;
 
 /// Exactly what Zendesk receives.
@@ -87,13 +86,6 @@ impl JwtSigner {
     pub fn sign(&self, claims: &ZendeskClaims) -> Result<String, jsonwebtoken::errors::Error> {
         jsonwebtoken::encode(&self.header, claims, &self.key)
     }
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -270,6 +270,21 @@ impl SafetyGuard {
         Ok(users)
     }
 
+    /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again
+    /// now if it is not verified yet). Strict mode refuses while it cannot be read.
+    pub async fn gate(&self) -> Result<(), Denial> {
+        let verdict = match self.verdict() {
+            ConfigVerdict::Unverified { .. } => self.verify_config().await,
+            verdict => verdict,
+        };
+        match verdict {
+            ConfigVerdict::Safe { .. } => Ok(()),
+            ConfigVerdict::Unsafe { .. } => Err(Denial::ZendeskConfigUnsafe),
+            ConfigVerdict::Unverified { .. } if self.mode == SafetyMode::Degraded => Ok(()),
+            ConfigVerdict::Unverified { .. } => Err(Denial::ZendeskUnavailable),
+        }
+    }
+
     /// The rules for one sign-in.
     pub async fn check(&self, member: &Member) -> Result<Allowed, Denial> {
         match self.verdict() {

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::clock::unix_now;
 use crate::web::pages::{self, SimulatorHelpCentre, SimulatorSignedIn};
-use crate::zendesk::jwt::unix_now;
 
 /// Zendesk's tolerance for clock skew on `iat`.
 const IAT_TOLERANCE_SECS: i64 = 180;

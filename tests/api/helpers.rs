@@ -216,9 +216,10 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/oauth/tokens/current"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"token": {"id": 1, "scopes": ["read"], "expires_at": null}}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": {"id": 1, "scopes": ["read"], "expires_at": null}})),
+        )
         .with_priority(10)
         .mount(zendesk)
         .await;
@@ -344,6 +345,46 @@ impl TestApp {
             .await;
     }
 
+    /// iMIS's service account (`svc` / `svc-password`, as the tests configure it) can read
+    /// `member` without their password.
+    pub async fn given_service_account(&self, member: &Member) {
+        let token = "service-account-token";
+        Mock::given(method("POST"))
+            .and(path(format!("{IMIS_PREFIX}/token")))
+            .and(form(&[
+                ("grant_type", "password"),
+                ("username", "svc"),
+                ("password", "svc-password"),
+            ]))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": token, "token_type": "bearer", "expires_in": 1199})))
+            .mount(&self.imis)
+            .await;
+        let bearer = format!("Bearer {token}");
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/User")))
+            .and(query_param("UserName", member.username.as_str()))
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "Items": {"$values": [{"UserId": member.id, "UserName": member.username}]},
+                "Count": 1, "TotalCount": 1, "HasNext": false})))
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/Party/{}", member.id)))
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(member.person_json()))
+            .mount(&self.imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/Party")))
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "Items": {"$values": [member.person_json()]}, "Count": 1})))
+            .mount(&self.imis)
+            .await;
+    }
+
     /// Zendesk holds `user` (a users API JSON object): found by its external id and e-mail.
     pub async fn given_zendesk_user(&self, user: Value) {
         if let Some(external_id) = user["external_id"].as_str() {
@@ -402,6 +443,19 @@ impl TestApp {
         self.submit_login(&page, &member.username, &member.password)
             .await
     }
+}
+
+/// The value of the session cookie a response sets, if it sets one.
+pub fn sign_in_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("zsb_session="))
+        .and_then(|c| c.split(';').next())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 pub fn select(html: &str, css: &str) -> Vec<scraper::ElementRef<'static>> {

@@ -4,8 +4,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    IMIS_PREFIX, Member, audit_events_for, browser, decode_claims, delivery, has_input, spawn_app,
-    spawn_app_with,
+    IMIS_PREFIX, Member, audit_events_for, browser, decode_claims, delivery, has_input, page_text,
+    sign_in_cookie, spawn_app, spawn_app_with, sso_config,
 };
 
 #[tokio::test]
@@ -100,9 +100,12 @@ async fn session_cookies_are_http_only_lax_narrow_and_secure_on_https() {
     for attribute in [
         "HttpOnly",
         "SameSite=Lax",
-        "Path=/login",
+        // `/`, not `/login`: sign-out (`/logout`) must see the session to end it.
+        "Path=/",
         "Secure",
-        "Max-Age=28800",
+        // Capped at SESSION_RECHECK_SECS (900): this iMIS has no service account, so the
+        // member could not be read again during a longer session.
+        "Max-Age=900",
     ] {
         assert!(
             session.contains(attribute),
@@ -146,4 +149,94 @@ async fn a_session_key_change_voids_old_sessions() {
         .await
         .expect("body");
     assert!(has_input(&page, "password"));
+}
+
+#[tokio::test]
+async fn a_session_mints_nothing_once_zendesk_turns_unsafe() {
+    let app = spawn_app_with(&[("SAFETY_RECHECK_SECS", "1")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "remote_authentications": [sso_config(serde_json::json!({"update_external_ids": true}))]})))
+        .with_priority(1)
+        .mount(&app.zendesk)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+
+    let again = app.get("/login").await;
+    assert_eq!(again.status(), 503);
+    let page = again.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"), "no token from a session either");
+    assert!(
+        audit_events_for(&member.id)
+            .iter()
+            .any(|e| e["reason"] == "zendesk_config_unsafe")
+    );
+}
+
+#[tokio::test]
+async fn a_member_who_lapses_is_refused_at_the_next_recheck_of_their_session() {
+    let app = spawn_app_with(&[
+        ("IMIS_SERVICE_USERNAME", "svc"),
+        ("IMIS_SERVICE_PASSWORD", "svc-password"),
+        ("SESSION_RECHECK_SECS", "1"),
+    ])
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_service_account(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let fresh = app.get("/login").await.text().await.expect("body");
+    assert!(has_input(&fresh, "jwt"), "re-used within the interval");
+
+    let mut lapsed = member.clone();
+    lapsed.status = "I";
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/Party/{}", member.id)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(lapsed.person_json()))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let again = app.get("/login").await;
+    assert_eq!(again.status(), 403);
+    let page = again.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"), "no token for a lapsed member");
+    assert!(
+        page_text(&page).contains("not active"),
+        "{}",
+        page_text(&page)
+    );
+    let after = app.get("/login").await.text().await.expect("body");
+    assert!(has_input(&after, "password"), "the session is over");
+}
+
+#[tokio::test]
+async fn a_copy_of_the_session_cookie_signs_nobody_in_after_sign_out() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let response = app.sign_in(&member, "").await;
+    let copied = sign_in_cookie(&response).expect("a session cookie");
+    assert_eq!(response.status(), 200);
+
+    assert_eq!(app.get("/logout").await.status(), 200);
+
+    let thief = browser();
+    let page = thief
+        .get(app.url("/login"))
+        .header("Cookie", format!("zsb_session={copied}"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(!has_input(&page, "jwt"), "the copy mints nothing");
+    assert!(has_input(&page, "password"), "the form instead");
 }

@@ -526,6 +526,10 @@ impl MemberDirectory for ImisDirectory {
         }
     }
 
+    fn can_look_up(&self) -> bool {
+        self.service.is_some()
+    }
+
     fn kind(&self) -> &'static str {
         UPSTREAM
     }

@@ -1,0 +1,263 @@
+//! The one path every Zendesk token takes:
+//! identify the member (by password, by session, by a member-site hand-off) → admit (access
+//! policy) → account safety → mint. Every way in ends in [`run`], which decides the outcome and
+//! writes the attempt's one audit event; the HTTP handlers only translate requests and pages.
+
+mod failure;
+
+pub use failure::Failure;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tracing_actix_web::RequestId;
+use uuid::Uuid;
+
+use crate::audit::{Audit, Outcome};
+use crate::clock::unix_now;
+use crate::members::{Member, MemberDirectory, MemberProfile};
+use crate::metrics::Metrics;
+use crate::policy::{Policy, PolicyRefusal};
+use crate::zendesk::jwt::JwtSigner;
+use crate::zendesk::safety::{Allowed, SafetyGuard};
+
+/// What the pipeline is made of, built once at start-up.
+pub struct Pipeline {
+    pub directory: Arc<dyn MemberDirectory>,
+    /// Who may sign in and which claims are sent.
+    pub policy: Policy,
+    /// The account-safety rules, applied before any token is minted.
+    pub safety: Arc<SafetyGuard>,
+    pub jwt: JwtSigner,
+    pub audit: Audit,
+    pub metrics: Metrics,
+    /// How long a session's member is trusted before it is read again (`SESSION_RECHECK_SECS`).
+    pub session_recheck: Duration,
+}
+
+/// A signed-in member, kept in a sealed cookie between sign-ins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// New at every sign-in that identifies the member afresh; what sign-out revokes.
+    pub sid: Uuid,
+    pub member: Member,
+    /// The member system's user name, to read the member again.
+    #[serde(default)]
+    pub username: String,
+    /// When the member was last read from the directory (Unix seconds).
+    #[serde(default)]
+    pub checked_at: i64,
+}
+
+/// How the member was identified; the audit `reason` of a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    Password,
+    Session,
+    MemberSite,
+}
+
+impl Way {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Way::Password => "password",
+            Way::Session => "session",
+            Way::MemberSite => "imis_sso",
+        }
+    }
+}
+
+/// Who the member is, as the way in established it.
+pub enum Identity {
+    /// A profile the member directory has just given (password, hand-off).
+    Profile {
+        profile: MemberProfile,
+        /// The member system's user name, for re-reading the member later.
+        username: String,
+    },
+    /// A bridge session: admitted before, re-read when older than `SESSION_RECHECK_SECS`.
+    Session(Session),
+}
+
+/// A sign-in that may go ahead: the token to deliver and the session to keep.
+pub struct Granted {
+    pub jwt: String,
+    pub session: Session,
+    /// The session is new or changed, so the cookie must be written again.
+    pub session_changed: bool,
+}
+
+/// What the pipeline needs to know about the request.
+pub struct Attempt<'a> {
+    pub state: &'a Pipeline,
+    pub request_id: RequestId,
+    pub way: Way,
+    /// Zendesk's `locale_id`, for the claim mapping.
+    pub locale_id: Option<&'a str>,
+}
+
+/// Runs one sign-in: `identify`, then the rest of the pipeline, then the one audit event.
+pub async fn run(
+    attempt: Attempt<'_>,
+    identify: impl Future<Output = Result<Identity, Failure>>,
+) -> Result<Granted, Failure> {
+    let mut member_id = None;
+    let result = match identify.await {
+        Ok(identity) => {
+            member_id = Some(identity.member_id().to_owned());
+            complete(&attempt, identity).await
+        }
+        Err(failure) => Err(failure),
+    };
+    audit(&attempt, member_id.as_deref(), &result);
+    result
+}
+
+impl Identity {
+    fn member_id(&self) -> &str {
+        match self {
+            Identity::Profile { profile, .. } => &profile.id,
+            Identity::Session(session) => &session.member.id,
+        }
+    }
+}
+
+/// admit → safety → mint.
+async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, Failure> {
+    let state = attempt.state;
+    let (mut session, changed, recheck) = match identity {
+        Identity::Profile { profile, username } => {
+            let member = admit(attempt, profile)?;
+            (Session::new(member, username), true, true)
+        }
+        Identity::Session(session) if session.is_fresh(state.session_recheck) => {
+            (session, false, false)
+        }
+        Identity::Session(stale) => (reread(attempt, stale).await?, true, true),
+    };
+    if recheck {
+        let allowed = state.safety.check(&session.member).await;
+        note_allowed(attempt, &session.member, allowed)?;
+    } else {
+        // Between re-checks a session costs no upstream call, but Zendesk's configuration is
+        // judged for every token all the same.
+        state.safety.gate().await.map_err(Failure::denied)?;
+    }
+    state
+        .policy
+        .apply_locale(&mut session.member, attempt.locale_id);
+    let jwt = state
+        .jwt
+        .mint(&session.member)
+        .map_err(|e| anyhow::Error::new(e).context("signing the Zendesk JWT"))?;
+    Ok(Granted {
+        jwt,
+        session,
+        session_changed: changed,
+    })
+}
+
+/// The access policy over a fresh profile.
+fn admit(attempt: &Attempt<'_>, profile: MemberProfile) -> Result<Member, Failure> {
+    let member_id = profile.id.clone();
+    attempt
+        .state
+        .policy
+        .admit(profile, attempt.locale_id)
+        .map_err(|refusal| match refusal {
+            PolicyRefusal::Base(refusal) => Failure::Refused(refusal),
+            PolicyRefusal::Denied { rule, message } => {
+                tracing::info!(target: "audit", event = "policy_decision", member_id = %member_id, rule = %rule, request_id = %attempt.request_id, "denied by the access policy");
+                Failure::PolicyDenied { message }
+            }
+        })
+}
+
+/// A session older than `SESSION_RECHECK_SECS`: the member is read again and admitted again.
+async fn reread(attempt: &Attempt<'_>, stale: Session) -> Result<Session, Failure> {
+    let state = attempt.state;
+    let profile = state
+        .directory
+        .profile_of(&stale.username)
+        .await
+        .map_err(Failure::from_directory)?;
+    if profile.id != stale.member.id {
+        // The user name now belongs to another record: this session is not theirs.
+        return Err(Failure::Refused(crate::members::Refusal::NoMemberRecord));
+    }
+    let member = admit(attempt, profile)?;
+    Ok(Session {
+        member,
+        checked_at: unix_now(),
+        ..stale
+    })
+}
+
+fn note_allowed(
+    attempt: &Attempt<'_>,
+    member: &Member,
+    allowed: Result<Allowed, crate::zendesk::safety::Denial>,
+) -> Result<(), Failure> {
+    let allowed = allowed.map_err(Failure::denied)?;
+    if allowed.email_changed {
+        attempt
+            .state
+            .audit
+            .email_changed(attempt.request_id, &member.id, allowed.zendesk_user_id);
+    }
+    if allowed.degraded {
+        tracing::warn!(
+            target: "audit",
+            event = "safety_degraded",
+            member_id = %member.id,
+            request_id = %attempt.request_id,
+            "Zendesk API unreachable: allowed on a recent match (SAFETY_CHECKS=degraded)"
+        );
+    }
+    Ok(())
+}
+
+/// The attempt's one audit event (and its metric).
+fn audit(attempt: &Attempt<'_>, member_id: Option<&str>, result: &Result<Granted, Failure>) {
+    let state = attempt.state;
+    match result {
+        Ok(_) => state.audit.sign_in(
+            attempt.request_id,
+            Outcome::Success,
+            attempt.way.reason(),
+            member_id,
+            None,
+        ),
+        Err(failure) => {
+            if let Failure::Denied { denial, .. } = failure {
+                state.metrics.safety_denial(denial.reason());
+            }
+            state.audit.sign_in(
+                attempt.request_id,
+                failure.outcome(),
+                failure.reason(),
+                member_id,
+                failure.error_id(),
+            )
+        }
+    }
+}
+
+impl Session {
+    /// A new session (a new `sid`) for a member admitted just now.
+    pub fn new(member: Member, username: String) -> Self {
+        Self {
+            sid: Uuid::new_v4(),
+            member,
+            username,
+            checked_at: unix_now(),
+        }
+    }
+
+    /// Read from the member directory less than `recheck` ago.
+    pub fn is_fresh(&self, recheck: Duration) -> bool {
+        unix_now() - self.checked_at < recheck.as_secs() as i64
+    }
+}
