@@ -125,7 +125,7 @@ impl FileDirectory {
     fn same_email(a: &FileMember, email: &str) -> bool {
         a.email
             .as_deref()
-            .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            .is_some_and(|e| super::email::same(e, email))
     }
 
     fn profile(&self, m: &FileMember) -> MemberProfile {

@@ -5,6 +5,7 @@
 //! types here: a [`MemberProfile`] from the directory, and a [`Member`] once it is admitted.
 
 pub mod demo;
+pub mod email;
 pub mod file;
 pub mod imis;
 pub mod phone;
@@ -90,6 +91,10 @@ pub struct Member {
     /// Claims chosen by `POLICY_FILE` (organization, tags, user fields, locale).
     #[serde(default)]
     pub claims: MappedClaims,
+    /// Another active record has the same primary e-mail address: only the member Zendesk
+    /// already links to that address may sign in with it (an account-safety rule).
+    #[serde(default)]
+    pub shares_primary_email: bool,
 }
 
 /// Why an authenticated person may not sign in to the help centre.
@@ -133,9 +138,6 @@ impl MemberProfile {
             .as_deref()
             .and_then(normalise_email)
             .ok_or(Refusal::NoPrimaryEmail)?;
-        if self.shares_primary_email {
-            return Err(Refusal::DuplicatePrimaryEmail);
-        }
         let name = clean_text(&self.name);
         let name = if name.is_empty() { email.clone() } else { name };
         Ok(Member {
@@ -144,6 +146,7 @@ impl MemberProfile {
             email,
             phone: self.phone,
             claims: MappedClaims::default(),
+            shares_primary_email: self.shares_primary_email,
         })
     }
 }
@@ -207,6 +210,7 @@ pub fn normalise_email(raw: &str) -> Option<String> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && email.len() <= 254
+        && email::canonical(email).is_some()
         && !email.chars().any(|c| {
             c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
         });
@@ -263,10 +267,17 @@ mod tests {
     }
 
     #[test]
-    fn a_primary_email_shared_with_another_record_is_refused() {
+    fn a_primary_email_shared_with_another_record_is_carried_to_the_safety_rules() {
         let mut p = profile();
         p.shares_primary_email = true;
-        assert_eq!(p.admit(), Err(Refusal::DuplicatePrimaryEmail));
+        assert!(p.admit().expect("admitted").shares_primary_email);
+    }
+
+    #[test]
+    fn an_address_with_invisible_characters_is_no_primary_email() {
+        let mut p = profile();
+        p.email = Some("art\u{200B}@example.org".into());
+        assert_eq!(p.admit(), Err(Refusal::NoPrimaryEmail));
     }
 
     #[test]

@@ -207,6 +207,16 @@ fn note_allowed(
             .audit
             .email_changed(attempt.request_id, &member.id, allowed.zendesk_user_id);
     }
+    if allowed.shared_email_conflict {
+        tracing::warn!(
+            target: "audit",
+            event = "email_conflict",
+            member_id = %member.id,
+            zendesk_user_id = allowed.zendesk_user_id.unwrap_or_default(),
+            request_id = %attempt.request_id,
+            "another member record has this member's primary e-mail; allowed because Zendesk already links this member to it, the others are refused"
+        );
+    }
     if allowed.degraded {
         tracing::warn!(
             target: "audit",

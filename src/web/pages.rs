@@ -271,6 +271,10 @@ impl MessagePage {
             Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe => {
                 ("denied-zendesk-title", vec!["denied-zendesk-text"])
             }
+            Denial::DuplicatePrimaryEmail => (
+                "refused-title",
+                vec!["refused-shared-email", "refused-shared-email-next"],
+            ),
         };
         Self {
             title,

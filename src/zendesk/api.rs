@@ -37,13 +37,18 @@ const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// writing `external_id` for `link-staff`.
 const OAUTH_SCOPE: &str = "read write";
 const MAX_PAGES: usize = 100;
+/// The most pages of an e-mail search read before giving up (fail closed): 1 000 users.
+const MAX_SEARCH_PAGES: usize = 10;
 
 /// A Zendesk user as the safety rules see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZendeskUser {
     pub id: u64,
     pub name: String,
+    /// The primary address (the user JSON's `email`).
     pub email: Option<String>,
+    /// Every other e-mail identity the user holds (side-loaded `identities`).
+    pub other_emails: Vec<String>,
     pub external_id: Option<String>,
     pub role: ZendeskRole,
     pub suspended: bool,
@@ -83,10 +88,19 @@ impl ZendeskRole {
 }
 
 impl ZendeskUser {
+    /// Whether `email` is one of this user's e-mail identities, primary or not.
     pub fn has_email(&self, email: &str) -> bool {
         self.email
+            .iter()
+            .chain(&self.other_emails)
+            .any(|e| crate::members::email::same(e, email))
+    }
+
+    /// Whether `email` is this user's primary address.
+    pub fn has_primary_email(&self, email: &str) -> bool {
+        self.email
             .as_deref()
-            .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            .is_some_and(|e| crate::members::email::same(e, email))
     }
 
     pub fn has_external_id(&self, id: &str) -> bool {
@@ -166,6 +180,7 @@ impl From<UserWire> for ZendeskUser {
             id: w.id,
             name: w.name.unwrap_or_default(),
             email: w.email,
+            other_emails: Vec::new(),
             external_id: w.external_id,
             role: ZendeskRole::parse(w.role.as_deref()),
             suspended: w.suspended.unwrap_or(false),
@@ -177,12 +192,25 @@ impl From<UserWire> for ZendeskUser {
 struct UsersPage {
     #[serde(default)]
     users: Vec<UserWire>,
+    /// Side-loaded with `include=identities`; `None` when Zendesk did not side-load them.
+    #[serde(default)]
+    identities: Option<Vec<IdentityWire>>,
     #[serde(default)]
     next_page: Option<String>,
     #[serde(default)]
     meta: Option<PageMeta>,
     #[serde(default)]
     links: Option<PageLinks>,
+}
+
+#[derive(Deserialize)]
+struct IdentityWire {
+    #[serde(default)]
+    user_id: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    r#type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    value: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -538,14 +566,67 @@ impl ZendeskApi {
             .collect())
     }
 
-    /// `GET /api/v2/users/search?query=email:`, then an exact (case-insensitive) match here:
-    /// the search index is fuzzy and can lag behind writes.
+    /// `GET /api/v2/users/search?query=email:` with every user's e-mail identities, all pages
+    /// (the search is fuzzy: the exact hit need not be on the first), then an exact match here
+    /// on any identity. More than [`MAX_SEARCH_PAGES`] pages is "unavailable", never a guess.
     pub async fn users_by_email(&self, email: &str) -> Result<Vec<ZendeskUser>, ApiError> {
         let mut url = self.endpoint("/api/v2/users/search");
         url.query_pairs_mut()
-            .append_pair("query", &format!("email:{email}"));
-        let page: UsersPage = self.get("users_by_email", url).await?;
-        Ok(users(page).filter(|u| u.has_email(email)).collect())
+            .append_pair("query", &format!("email:{email}"))
+            .append_pair("include", "identities");
+        let mut found = Vec::new();
+        let mut sideloaded = true;
+        for page_number in 1..=MAX_SEARCH_PAGES + 1 {
+            if page_number > MAX_SEARCH_PAGES {
+                return Err(unavailable(anyhow!(
+                    "the Zendesk e-mail search has more than {MAX_SEARCH_PAGES} pages"
+                )));
+            }
+            let page: UsersPage = self.get("users_by_email", url.clone()).await?;
+            let next = self.next_page(&page);
+            sideloaded &= page.identities.is_some();
+            found.extend(with_identities(page));
+            match next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        if !sideloaded && !found.is_empty() {
+            found = self.identities_of(found).await?;
+        }
+        Ok(found.into_iter().filter(|u| u.has_email(email)).collect())
+    }
+
+    /// The next page's URL, only on the same Zendesk.
+    fn next_page(&self, page: &UsersPage) -> Option<Url> {
+        page.links
+            .as_ref()
+            .filter(|_| page.meta.as_ref().is_some_and(|m| m.has_more))
+            .and_then(|l| l.next.clone())
+            .or(page.next_page.clone())
+            .and_then(|n| Url::parse(&n).ok())
+            .filter(|next| next.origin() == self.base.origin())
+    }
+
+    /// `GET /api/v2/users/show_many?ids=…&include=identities`: the same users with every
+    /// e-mail identity, for a Zendesk that did not side-load them in the search.
+    async fn identities_of(&self, users: Vec<ZendeskUser>) -> Result<Vec<ZendeskUser>, ApiError> {
+        let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let mut url = self.endpoint("/api/v2/users/show_many");
+            url.query_pairs_mut()
+                .append_pair("ids", &chunk.join(","))
+                .append_pair("include", "identities");
+            let page: UsersPage = self.get("users_identities", url).await?;
+            if page.identities.is_none() {
+                return Err(unavailable(anyhow!(
+                    "Zendesk did not return the users' identities (include=identities)"
+                )));
+            }
+            found.extend(with_identities(page));
+        }
+        Ok(found)
     }
 
     /// `GET /api/v2/users/show_many?external_ids=` (at most 100 ids a call).
@@ -608,6 +689,27 @@ impl ZendeskApi {
 
 fn users(page: UsersPage) -> impl Iterator<Item = ZendeskUser> {
     page.users.into_iter().map(ZendeskUser::from)
+}
+
+/// The page's users, each with its side-loaded e-mail identities (every identity whose value
+/// looks like an address counts, whatever its type: fail closed).
+fn with_identities(mut page: UsersPage) -> Vec<ZendeskUser> {
+    let identities = page.identities.take().unwrap_or_default();
+    users(page)
+        .map(|mut user| {
+            user.other_emails = identities
+                .iter()
+                .filter(|i| i.user_id == Some(user.id))
+                .filter(|i| {
+                    i.r#type.as_deref().is_none_or(|t| t != "phone_number")
+                        && i.value.as_deref().is_some_and(|v| v.contains('@'))
+                })
+                .filter_map(|i| i.value.clone())
+                .filter(|v| !user.has_primary_email(v))
+                .collect();
+            user
+        })
+        .collect()
 }
 
 fn unavailable(error: anyhow::Error) -> ApiError {

@@ -11,7 +11,8 @@
 //! - `email_changed` (allowed, audited): the linked user's e-mail differs; Zendesk updates it;
 //! - `unlinked_staff`: the e-mail belongs to an agent or admin without an external id;
 //! - `suspended`: the user who would be signed in is suspended;
-//! - `duplicate_primary_email` is a member-system rule (see `members`);
+//! - `duplicate_primary_email`: another active member record has the same primary e-mail, and
+//!   Zendesk does not already link this member to it (the linked member keeps signing in);
 //! - `zendesk_unavailable`: the look-ups failed (fail closed; see [`SafetyMode::Degraded`]).
 
 use std::sync::RwLock;
@@ -44,6 +45,8 @@ pub enum Denial {
     ZendeskUnavailable,
     #[error("Zendesk's JWT configuration is unsafe or not verified yet")]
     ZendeskConfigUnsafe,
+    #[error("another member record has this primary e-mail, and Zendesk links it to neither")]
+    DuplicatePrimaryEmail,
 }
 
 impl Denial {
@@ -54,6 +57,7 @@ impl Denial {
             Denial::Suspended => "suspended",
             Denial::ZendeskUnavailable => "zendesk_unavailable",
             Denial::ZendeskConfigUnsafe => "zendesk_config_unsafe",
+            Denial::DuplicatePrimaryEmail => "duplicate_primary_email",
         }
     }
 }
@@ -67,6 +71,9 @@ pub struct Allowed {
     pub degraded: bool,
     /// The Zendesk user who will be signed in, if one exists yet.
     pub zendesk_user_id: Option<u64>,
+    /// Another member record shares this primary e-mail; this member was let in because
+    /// Zendesk already links them to it (audited as a conflict).
+    pub shared_email_conflict: bool,
 }
 
 /// The rules over Zendesk's users with the member's external id and with their e-mail.
@@ -78,6 +85,10 @@ pub fn decide(
     let linked = by_external_id
         .iter()
         .find(|u| u.has_external_id(&member.id));
+    // A copied address: only the member Zendesk already links to it keeps it.
+    if member.shares_primary_email && !linked.is_some_and(|l| l.has_email(&member.email)) {
+        return Err(Denial::DuplicatePrimaryEmail);
+    }
     for holder in by_email.iter().filter(|u| u.has_email(&member.email)) {
         if linked.is_some_and(|l| l.id == holder.id) {
             continue;
@@ -100,6 +111,7 @@ pub fn decide(
         email_changed: linked.is_some_and(|l| !l.has_email(&member.email)),
         degraded: false,
         zendesk_user_id: target.map(|u| u.id),
+        shared_email_conflict: member.shares_primary_email,
     })
 }
 
@@ -297,7 +309,8 @@ impl SafetyGuard {
             }
         }
         let external_id = member.id.trim().to_lowercase();
-        let email = member.email.trim().to_lowercase();
+        let email = crate::members::email::canonical(&member.email)
+            .unwrap_or_else(|| member.email.trim().to_lowercase());
         let (by_id, by_email) = tokio::join!(
             self.lookup(Lookup::ExternalId(external_id.clone())),
             self.lookup(Lookup::Email(email.clone())),
@@ -331,6 +344,7 @@ impl SafetyGuard {
                 email_changed: false,
                 degraded: true,
                 zendesk_user_id: None,
+                shared_email_conflict: false,
             });
         }
         Err(Denial::ZendeskUnavailable)
@@ -374,6 +388,7 @@ mod tests {
             email: "art@example.org".into(),
             phone: None,
             claims: Default::default(),
+            shares_primary_email: false,
         }
     }
 
@@ -382,6 +397,7 @@ mod tests {
             id,
             name: "someone".into(),
             email: Some(email.into()),
+            other_emails: Vec::new(),
             external_id: external_id.map(str::to_owned),
             role,
             suspended: false,
@@ -389,6 +405,50 @@ mod tests {
     }
 
     use ZendeskRole::{Admin, Agent, EndUser};
+
+    #[test]
+    fn a_copied_email_admits_only_the_member_zendesk_links_to_it() {
+        let mut owner = member();
+        owner.shares_primary_email = true;
+        let linked = user(1, "art@example.org", Some("20277"), EndUser);
+        let a = decide(
+            &owner,
+            std::slice::from_ref(&linked),
+            std::slice::from_ref(&linked),
+        )
+        .expect("the linked owner keeps signing in");
+        assert!(a.shared_email_conflict);
+        let mut copier = member();
+        copier.id = "30001".into();
+        copier.shares_primary_email = true;
+        assert_eq!(
+            decide(&copier, &[], std::slice::from_ref(&linked)),
+            Err(Denial::DuplicatePrimaryEmail)
+        );
+        assert_eq!(
+            decide(&copier, &[], &[]),
+            Err(Denial::DuplicatePrimaryEmail),
+            "nobody linked yet: both are refused"
+        );
+    }
+
+    #[test]
+    fn an_email_held_as_a_secondary_identity_counts_like_a_primary_one() {
+        let mut other = user(2, "someone@example.org", Some("99999"), EndUser);
+        other.other_emails = vec!["ART@EXAMPLE.ORG".into()];
+        assert_eq!(
+            decide(&member(), &[], &[other]),
+            Err(Denial::EmailOwnedByOtherIdentity)
+        );
+    }
+
+    #[test]
+    fn addresses_that_differ_only_by_unicode_case_are_one_address() {
+        let mut m = member();
+        m.email = "ÉLODIE@example.org".into();
+        let admin = user(5, "élodie@example.org", None, Admin);
+        assert_eq!(decide(&m, &[], &[admin]), Err(Denial::UnlinkedStaff));
+    }
 
     #[test]
     fn a_new_member_with_no_zendesk_user_is_allowed() {

@@ -404,6 +404,7 @@ mod tests {
             email: "a@example.org".into(),
             phone: None,
             claims: Default::default(),
+            shares_primary_email: false,
         }
     }
 

@@ -364,3 +364,101 @@ async fn safety_denials_are_counted_by_rule() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_address_that_differs_from_an_admins_only_by_unicode_case_is_the_admins() {
+    let app = spawn_app().await;
+    let mut member = Member::active();
+    member.email = Some(format!("ÉLODIE.{}@example.org", member.id));
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        5,
+        &format!("élodie.{}@example.org", member.id),
+        None,
+        "admin",
+    ))
+    .await;
+    assert_denied(
+        &app,
+        &member,
+        403,
+        "already used by another help-centre account",
+        "unlinked_staff",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_address_held_as_anothers_second_identity_is_theirs() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    let email = member.email.clone().expect("email");
+    app.given_member(&member).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .and(query_param("query", format!("email:{email}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [zendesk_user(31, "their.main@example.org", Some("someone-else-7"), "end-user")],
+            "identities": [
+                {"id": 1, "user_id": 31, "type": "email", "value": "their.main@example.org", "primary": true},
+                {"id": 2, "user_id": 31, "type": "email", "value": email.to_uppercase(), "primary": false}],
+            "count": 1, "next_page": null})))
+        .mount(&app.zendesk)
+        .await;
+    assert_denied(
+        &app,
+        &member,
+        403,
+        "already used by another help-centre account",
+        "email_owned_by_other_identity",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
+    let app = spawn_app().await;
+    let owner = Member::active();
+    let mut copier = Member::active();
+    copier.email = owner.email.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/Party")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Items": {"$values": [owner.person_json(), copier.person_json()]}, "Count": 2
+        })))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    app.given_member(&owner).await;
+    app.given_member(&copier).await;
+    app.given_zendesk_user(zendesk_user(
+        41,
+        owner.email.as_deref().expect("email"),
+        Some(&owner.id),
+        "end-user",
+    ))
+    .await;
+
+    let response = app.sign_in(&owner, "?return_to=%2Fhc").await;
+    assert_eq!(response.status(), 200, "the linked owner still signs in");
+    let page = response.text().await.expect("body");
+    assert_eq!(
+        decode_claims(&delivery(&page).jwt)["external_id"],
+        owner.id.as_str()
+    );
+    assert!(
+        audit_events_for(&owner.id)
+            .iter()
+            .any(|e| e["event"] == "email_conflict"),
+        "the conflict is audited"
+    );
+    app.get("/logout").await;
+    assert_denied(
+        &app,
+        &copier,
+        403,
+        "shared by more than one member record",
+        "duplicate_primary_email",
+    )
+    .await;
+}

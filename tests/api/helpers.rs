@@ -387,6 +387,15 @@ impl TestApp {
 
     /// Zendesk holds `user` (a users API JSON object): found by its external id and e-mail.
     pub async fn given_zendesk_user(&self, user: Value) {
+        // Zendesk side-loads identities when asked (`include=identities`).
+        let identities: Vec<Value> = user["email"]
+            .as_str()
+            .map(|email| {
+                json!({"id": 1, "user_id": user["id"], "type": "email",
+                "value": email, "verified": true, "primary": true})
+            })
+            .into_iter()
+            .collect();
         if let Some(external_id) = user["external_id"].as_str() {
             Mock::given(method("GET"))
                 .and(path("/api/v2/users/search"))
@@ -402,10 +411,9 @@ impl TestApp {
             Mock::given(method("GET"))
                 .and(path("/api/v2/users/search"))
                 .and(query_param("query", format!("email:{email}").as_str()))
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .set_body_json(json!({"users": [user.clone()], "count": 1})),
-                )
+                .respond_with(ResponseTemplate::new(200).set_body_json(
+                    json!({"users": [user.clone()], "identities": identities, "count": 1}),
+                ))
                 .mount(&self.zendesk)
                 .await;
         }

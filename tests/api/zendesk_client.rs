@@ -159,11 +159,81 @@ async fn the_email_search_uses_search_syntax_and_keeps_only_exact_matches() {
             {"id": 3, "email": "jo+help@example.org.evil", "role": "agent"}], "count": 3})))
         .mount(&server)
         .await;
+    // This Zendesk does not side-load identities in the search: they are read for the hits.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/show_many"))
+        .and(query_param("ids", "1,2,3"))
+        .and(query_param("include", "identities"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [
+            {"id": 1, "email": "JO+help@example.org", "role": "end-user"},
+            {"id": 2, "email": "jo@example.org", "role": "end-user"},
+            {"id": 3, "email": "jo+help@example.org.evil", "role": "agent"}],
+            "identities": [{"user_id": 1, "type": "email", "value": "JO+help@example.org"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
     let found = bearer(&server)
         .users_by_email("jo+help@example.org")
         .await
         .expect("users");
     assert_eq!(found.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+}
+
+#[tokio::test]
+async fn every_page_of_the_email_search_is_read_with_every_identity() {
+    let server = MockServer::start().await;
+    let page2 = format!(
+        "{}/api/v2/users/search?query=email%3Ajo%40example.org&include=identities&page=2",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"id": 9, "email": "primary@example.org", "role": "admin"}],
+            "identities": [
+                {"user_id": 9, "type": "email", "value": "primary@example.org", "primary": true},
+                {"user_id": 9, "type": "email", "value": "JO@example.org", "primary": false}],
+            "next_page": null, "count": 2})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .and(query_param("include", "identities"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"id": 4, "email": "jo.other@example.org", "role": "end-user"}],
+            "identities": [], "next_page": page2, "count": 2})))
+        .mount(&server)
+        .await;
+    let found = bearer(&server)
+        .users_by_email("jo@example.org")
+        .await
+        .expect("users");
+    assert_eq!(
+        found.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [9],
+        "the admin holding the address as a second identity, found on page 2"
+    );
+}
+
+#[tokio::test]
+async fn an_email_search_without_end_fails_closed() {
+    let server = MockServer::start().await;
+    let again = format!(
+        "{}/api/v2/users/search?query=email%3Ajo%40example.org&page=n",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [], "identities": [], "next_page": again, "count": 5000})))
+        .mount(&server)
+        .await;
+    assert!(matches!(
+        bearer(&server).users_by_email("jo@example.org").await,
+        Err(ApiError::Unavailable(_))
+    ));
 }
 
 #[tokio::test]

@@ -339,7 +339,7 @@ impl ImisDirectory {
             .filter(|p| {
                 p.email
                     .as_deref()
-                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+                    .is_some_and(|e| crate::members::email::same(e, email))
             })
             .collect())
     }

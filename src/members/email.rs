@@ -1,0 +1,76 @@
+//! One e-mail identity, compared one way.
+//!
+//! [`canonical`] is the only form in which the bridge looks an address up or compares two: trimmed,
+//! Unicode-normalised (NFKC), case-folded (full Unicode folding, so `ÉLODIE` and `élodie`, `ß` and
+//! `ss` are one address), normalised again. Addresses carrying invisible or format characters
+//! (zero-width spaces, joiners, direction marks, soft hyphens, byte-order marks) are refused
+//! outright: two addresses that look the same must not be two identities.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// The comparison and look-up key of an address; `None` for one that carries invisible
+/// characters or is empty.
+pub fn canonical(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().any(is_invisible) {
+        return None;
+    }
+    let folded = caseless::default_case_fold_str(&trimmed.nfkc().collect::<String>());
+    Some(folded.nfkc().collect())
+}
+
+/// Whether two addresses are the same identity (never true for a refused address).
+pub fn same(a: &str, b: &str) -> bool {
+    match (canonical(a), canonical(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Format characters (Cf: zero-width, joiners, direction marks, BOM, soft hyphen), controls, and
+/// the few invisible ones Unicode files elsewhere (Hangul fillers, Mongolian vowel separator).
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || c.general_category() == GeneralCategory::Format
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{180E}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_width_and_composition_do_not_make_another_address() {
+        for (a, b) in [
+            ("Art@Example.org", "art@example.org"),
+            (" art@example.org ", "art@example.org"),
+            ("ÉLODIE@example.org", "élodie@example.org"),
+            ("E\u{301}lodie@example.org", "élodie@example.org"),
+            ("straße@example.org", "STRASSE@example.org"),
+            ("ａｒｔ@example.org", "art@example.org"),
+        ] {
+            assert!(same(a, b), "{a} vs {b}");
+        }
+        assert!(!same("art@example.org", "arthur@example.org"));
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_not_ignored() {
+        for bad in [
+            "ar\u{200B}t@example.org",
+            "art\u{200D}@example.org",
+            "\u{FEFF}art@example.org",
+            "art@exam\u{00AD}ple.org",
+            "art@example.org\u{202E}",
+            "art\u{3164}@example.org",
+            "",
+        ] {
+            assert_eq!(canonical(bad), None, "{bad:?}");
+            assert!(!same(bad, "art@example.org"));
+        }
+    }
+}
