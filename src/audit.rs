@@ -16,6 +16,8 @@ pub enum Outcome {
     Denied,
     /// Sign-in did not happen (wrong password, forged form, member system down, ...).
     Failed,
+    /// Waiting for the member to prove something (a code sent to their address).
+    Pending,
 }
 
 impl Outcome {
@@ -24,6 +26,7 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::Denied => "denied",
             Outcome::Failed => "failed",
+            Outcome::Pending => "pending",
         }
     }
 }

@@ -15,9 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::mail::MailSettings;
 use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
 use crate::policy::Policy;
+use crate::signin::verify::UnlinkedEndUsers;
 use crate::upstream::BreakerSettings;
 use crate::web::i18n::Lang;
 use crate::zendesk::sso_config::AgentSso;
@@ -57,6 +59,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "SAFETY_CHECKS",
     "SAFETY_RECHECK_SECS",
     "ZENDESK_AGENT_SSO",
+    "UNLINKED_END_USERS",
+    "SMTP_URL",
+    "SMTP_URL_FILE",
+    "MAIL_FROM",
     "MEMBER_DIRECTORY",
     "MEMBER_PHONE_COUNTRY",
     "MEMBERS_FILE",
@@ -87,6 +93,9 @@ const OUR_PREFIXES: &[&str] = &[
     "UPSTREAM_",
     "POLICY_",
     "BRAND_",
+    "SMTP_",
+    "MAIL_",
+    "UNLINKED_",
 ];
 
 const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0:8080";
@@ -132,6 +141,10 @@ struct RawSettings {
     safety_checks: Option<String>,
     safety_recheck_secs: Option<String>,
     zendesk_agent_sso: Option<String>,
+    unlinked_end_users: Option<String>,
+    smtp_url: Option<String>,
+    smtp_url_file: Option<String>,
+    mail_from: Option<String>,
     shutdown_drain_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
     trusted_proxies: Option<String>,
@@ -183,6 +196,10 @@ pub struct Settings {
     pub branding: Branding,
     /// Zendesk `locale_id` values mapped to a page language, beyond the built-in ones.
     pub locale_ids: Vec<(u32, Lang)>,
+    /// What a first link to an existing, unlinked Zendesk end user needs.
+    pub unlinked_end_users: UnlinkedEndUsers,
+    /// Outgoing mail (verification codes), when configured.
+    pub mail: Option<MailSettings>,
     /// Risky-but-allowed choices, logged loudly at start-up.
     pub warnings: Vec<String>,
 }
@@ -519,6 +536,8 @@ impl Validator {
                 LogFormat::Json
             }
         };
+        let mail = self.mail(&raw);
+        let unlinked_end_users = self.unlinked_end_users(&raw, mail.is_some());
 
         match (
             listen_addr,
@@ -558,11 +577,103 @@ impl Validator {
                 log_format,
                 branding,
                 locale_ids,
+                unlinked_end_users,
+                mail,
                 warnings: self.warnings,
             }),
             _ => Err(ConfigError {
                 problems: self.problems,
             }),
+        }
+    }
+
+    fn mail(&mut self, raw: &RawSettings) -> Option<MailSettings> {
+        let url = self.optional_secret("SMTP_URL", raw.smtp_url.clone(), raw.smtp_url_file.clone());
+        let from = non_empty(raw.mail_from.as_deref());
+        let url = url.filter(|url| match MailSettings::check_url(url.expose_secret()) {
+            Ok(()) => true,
+            Err(why) => {
+                self.problem(
+                    "SMTP_URL",
+                    format!(
+                        "is not a usable SMTP URL ({why}); e.g. smtps://user:password@smtp.example.org:465 \
+                         or smtp://smtp.example.org:587?tls=required"
+                    ),
+                );
+                false
+            }
+        });
+        let from = from.and_then(|from| match from.parse::<lettre::message::Mailbox>() {
+            Ok(mailbox) => Some(mailbox),
+            Err(e) => {
+                self.problem(
+                    "MAIL_FROM",
+                    format!("is not an address ({e}); e.g. Help Centre <help@example.org>"),
+                );
+                None
+            }
+        });
+        match (url, from) {
+            (Some(smtp_url), Some(from)) => Some(MailSettings { smtp_url, from }),
+            (Some(_), None) if non_empty(raw.mail_from.as_deref()).is_none() => {
+                self.problem(
+                    "MAIL_FROM",
+                    "is required with SMTP_URL: the sender of the codes",
+                );
+                None
+            }
+            (None, Some(_))
+                if non_empty(raw.smtp_url.as_deref()).is_none()
+                    && non_empty(raw.smtp_url_file.as_deref()).is_none() =>
+            {
+                self.problem(
+                    "SMTP_URL",
+                    "is required with MAIL_FROM: the server that sends mail",
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn unlinked_end_users(&mut self, raw: &RawSettings, has_mail: bool) -> UnlinkedEndUsers {
+        match non_empty(raw.unlinked_end_users.as_deref()) {
+            Some("verify") | None if has_mail => UnlinkedEndUsers::Verify,
+            None => {
+                self.problem(
+                    "UNLINKED_END_USERS",
+                    "choose what a first sign-in does when its e-mail belongs to an existing Zendesk \
+                     end user who is not linked yet (their tickets would become the member's): \
+                     set SMTP_URL and MAIL_FROM so the bridge can e-mail a code first (verify, the \
+                     default), or set UNLINKED_END_USERS=deny (refuse, an admin joins the accounts) \
+                     or UNLINKED_END_USERS=link (only if the member system verifies every e-mail change)",
+                );
+                UnlinkedEndUsers::Verify
+            }
+            Some("verify") => {
+                self.problem(
+                    "SMTP_URL",
+                    "UNLINKED_END_USERS=verify e-mails a code: set SMTP_URL and MAIL_FROM",
+                );
+                UnlinkedEndUsers::Verify
+            }
+            Some("deny") => UnlinkedEndUsers::Deny,
+            Some("link") => {
+                self.warnings.push(
+                    "UNLINKED_END_USERS=link: a first sign-in links an existing Zendesk end user with \
+                     the same e-mail (and their tickets) without proof that the member owns the \
+                     address. Safe only if the member system verifies every e-mail change"
+                        .into(),
+                );
+                UnlinkedEndUsers::Link
+            }
+            Some(other) => {
+                self.problem(
+                    "UNLINKED_END_USERS",
+                    format!("must be `verify`, `deny` or `link`, not `{other}`"),
+                );
+                UnlinkedEndUsers::Verify
+            }
         }
     }
 
@@ -1295,6 +1406,8 @@ mod tests {
             // The recommended credentials: no warning about tokens that stop working.
             ("ZENDESK_API_CLIENT_ID", "bridge"),
             ("ZENDESK_API_CLIENT_SECRET", "client-secret"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("MAIL_FROM", "Help Centre <help@example.org>"),
         ])
     }
 
@@ -1441,6 +1554,35 @@ mod tests {
             "{:?}",
             s.warnings
         );
+    }
+
+    #[test]
+    fn a_first_link_to_an_existing_end_user_needs_mail_or_an_explicit_choice() {
+        let s = Settings::from_vars(minimal()).expect("valid");
+        assert_eq!(s.unlinked_end_users, UnlinkedEndUsers::Verify);
+        let mut v = minimal();
+        v.retain(|(k, _)| k != "SMTP_URL" && k != "MAIL_FROM");
+        let err = Settings::from_vars(v.clone()).expect_err("no way to verify");
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.variable == "UNLINKED_END_USERS")
+        );
+        let with = |choice: &str| {
+            let mut v = v.clone();
+            v.push(("UNLINKED_END_USERS".into(), choice.into()));
+            Settings::from_vars(v)
+        };
+        let s = with("deny").expect("an explicit choice");
+        assert_eq!(s.unlinked_end_users, UnlinkedEndUsers::Deny);
+        let s = with("link").expect("an explicit choice");
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("UNLINKED_END_USERS=link"))
+        );
+        let err = with("verify").expect_err("verify needs mail");
+        assert!(err.problems.iter().any(|p| p.variable == "SMTP_URL"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod clock;
 pub mod config;
 pub mod link_staff;
+pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod policy;

@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::audit::Audit;
 use crate::config::{Branding, DirectorySettings, Settings, ShutdownSettings};
+use crate::mail::Mailer;
 use crate::members::MemberDirectory;
 use crate::members::demo::{DEMO_MEMBERS, demo_members};
 use crate::members::file::FileDirectory;
@@ -29,7 +30,7 @@ use crate::web::pages::MemberPages;
 use crate::web::return_to::ReturnToPolicy;
 use crate::web::session::{CookieSealer, SignedOut};
 use crate::web::throttle::Throttle;
-use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages};
+use crate::web::{AppState, DemoInfo, health, landing, login, logout, pages, verify};
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
 use crate::zendesk::safety::{ConfigVerdict, GuardSettings, SafetyGuard};
@@ -153,6 +154,8 @@ impl Application {
             log_format: crate::config::LogFormat::Pretty,
             branding,
             locale_ids: Vec::new(),
+            unlinked_end_users: Default::default(),
+            mail: None,
             warnings: Vec::new(),
         };
         let simulator = Simulator::new(&secret, &public_url, simulator_url);
@@ -167,7 +170,13 @@ impl Application {
         let address = listener.local_addr()?;
         let metrics = Metrics::new();
         let directory = directory_for(&settings, &metrics)?;
-        let simulator = simulator.map(web::Data::new);
+        let mailer = Arc::new(match (&settings.mail, &simulator) {
+            (_, Some(_)) => Mailer::demo_mailbox(),
+            (Some(mail), None) => Mailer::smtp(mail)?,
+            // Without mail settings the configuration chose `deny` or `link`: nothing is sent.
+            (None, None) => Mailer::demo_mailbox(),
+        });
+        let simulator = simulator.map(|s| web::Data::new(s.with_mailbox(mailer.clone())));
         // The demo's simulated Zendesk is this server: ask it on the address it listens on.
         let api_base = match &simulator {
             Some(_) => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
@@ -247,7 +256,10 @@ impl Application {
                 audit: Audit::new(metrics.clone()),
                 metrics,
                 session_recheck: settings.session.recheck,
+                unlinked_end_users: settings.unlinked_end_users,
+                verifications: Default::default(),
             },
+            mailer,
             cookies: CookieSealer::new(settings.session.key.clone(), https),
             signed_out: SignedOut::new(session_ttl),
             session_ttl,
@@ -316,6 +328,7 @@ impl Application {
                 .route("/", web::get().to(landing::landing))
                 .route("/login", web::get().to(login::show))
                 .route("/login", web::post().to(login::submit))
+                .route("/login/verify", web::post().to(verify::submit))
                 .route("/logout", web::get().to(logout::logout))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

@@ -67,6 +67,16 @@ pub const DEMO_MEMBERS: &[DemoMember] = &[
         phone: None,
         active: true,
     },
+    DemoMember {
+        username: "emmy",
+        password: "noether-demo",
+        note: "her e-mail already has a Zendesk end-user account: she confirms a code from the simulator's mailbox first",
+        id: "20455",
+        name: "Emmy Noether",
+        email: Some("emmy.noether@members.example"),
+        phone: None,
+        active: true,
+    },
 ];
 
 /// The demo members for the file directory (passwords hashed at start-up).

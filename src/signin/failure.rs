@@ -34,6 +34,12 @@ pub enum Failure {
         #[source]
         source: anyhow::Error,
     },
+    #[error("the code entered is not the one sent")]
+    WrongCode,
+    #[error("the code expired, was used, or ran out of tries")]
+    CodeExpired,
+    #[error("the member must confirm their e-mail address before the first link")]
+    VerificationNeeded(Box<super::verify::PendingLink>),
     #[error("unexpected error (error id {error_id})")]
     Unexpected {
         error_id: String,
@@ -83,6 +89,9 @@ impl Failure {
             Failure::Throttled { .. } => "throttled",
             Failure::Denied { denial, .. } => denial.reason(),
             Failure::MemberSystemUnavailable { .. } => "member_system_unavailable",
+            Failure::VerificationNeeded(_) => "email_verification_required",
+            Failure::WrongCode => "wrong_code",
+            Failure::CodeExpired => "code_expired",
             Failure::Unexpected { .. } => "unexpected",
         }
     }
@@ -93,6 +102,7 @@ impl Failure {
             Failure::Refused(_) | Failure::PolicyDenied { .. } | Failure::Denied { .. } => {
                 Outcome::Denied
             }
+            Failure::VerificationNeeded(_) => Outcome::Pending,
             _ => Outcome::Failed,
         }
     }

@@ -4,6 +4,7 @@
 //! writes the attempt's one audit event; the HTTP handlers only translate requests and pages.
 
 mod failure;
+pub mod verify;
 
 pub use failure::Failure;
 
@@ -21,7 +22,8 @@ use crate::members::{Member, MemberDirectory, MemberProfile};
 use crate::metrics::Metrics;
 use crate::policy::{Policy, PolicyRefusal};
 use crate::zendesk::jwt::JwtSigner;
-use crate::zendesk::safety::{Allowed, SafetyGuard};
+use crate::zendesk::safety::{Allowed, Denial, SafetyGuard};
+use verify::{PendingLink, UnlinkedEndUsers, Verifications};
 
 /// What the pipeline is made of, built once at start-up.
 pub struct Pipeline {
@@ -35,6 +37,10 @@ pub struct Pipeline {
     pub metrics: Metrics,
     /// How long a session's member is trusted before it is read again (`SESSION_RECHECK_SECS`).
     pub session_recheck: Duration,
+    /// What a first link to an existing, unlinked end user needs (`UNLINKED_END_USERS`).
+    pub unlinked_end_users: UnlinkedEndUsers,
+    /// Codes sent and awaited for `UnlinkedEndUsers::Verify`.
+    pub verifications: Verifications,
 }
 
 /// A signed-in member, kept in a sealed cookie between sign-ins.
@@ -52,7 +58,7 @@ pub struct Session {
 }
 
 /// How the member was identified; the audit `reason` of a success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Way {
     Password,
     Session,
@@ -79,6 +85,8 @@ pub enum Identity {
     },
     /// A bridge session: admitted before, re-read when older than `SESSION_RECHECK_SECS`.
     Session(Session),
+    /// A member admitted minutes ago who has now proved they own their address.
+    Verified(PendingLink),
 }
 
 /// A sign-in that may go ahead: the token to deliver and the session to keep.
@@ -120,6 +128,7 @@ impl Identity {
         match self {
             Identity::Profile { profile, .. } => &profile.id,
             Identity::Session(session) => &session.member.id,
+            Identity::Verified(link) => &link.member.id,
         }
     }
 }
@@ -127,10 +136,15 @@ impl Identity {
 /// admit → safety → mint.
 async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, Failure> {
     let state = attempt.state;
+    let mut verified = None;
     let (mut session, changed, recheck) = match identity {
         Identity::Profile { profile, username } => {
             let member = admit(attempt, profile)?;
             (Session::new(member, username), true, true)
+        }
+        Identity::Verified(link) => {
+            verified = Some(link.zendesk_user_id);
+            (Session::new(link.member, link.username), true, true)
         }
         Identity::Session(session) if session.is_fresh(state.session_recheck) => {
             (session, false, false)
@@ -139,7 +153,8 @@ async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, 
     };
     if recheck {
         let allowed = state.safety.check(&session.member).await;
-        note_allowed(attempt, &session.member, allowed)?;
+        let allowed = note_allowed(attempt, &session.member, allowed)?;
+        first_link(attempt, &session, allowed.unlinked_end_user, verified).await?;
     } else {
         // Between re-checks a session costs no upstream call, but Zendesk's configuration is
         // judged for every token all the same.
@@ -195,11 +210,38 @@ async fn reread(attempt: &Attempt<'_>, stale: Session) -> Result<Session, Failur
     })
 }
 
+/// A first link to an existing end user: as `UNLINKED_END_USERS` says.
+async fn first_link(
+    attempt: &Attempt<'_>,
+    session: &Session,
+    unlinked: Option<u64>,
+    verified: Option<u64>,
+) -> Result<(), Failure> {
+    let Some(user) = unlinked else {
+        return Ok(());
+    };
+    match attempt.state.unlinked_end_users {
+        UnlinkedEndUsers::Link => Ok(()),
+        UnlinkedEndUsers::Deny => Err(Failure::denied(Denial::UnlinkedEndUser)),
+        UnlinkedEndUsers::Verify if verified == Some(user) => {
+            tracing::info!(target: "audit", event = "email_verified", member_id = %session.member.id, zendesk_user_id = user, request_id = %attempt.request_id, "the member proved they own the address; Zendesk links the end user at this sign-in");
+            // Zendesk's answer changes once it links the user: do not keep the old one.
+            attempt.state.safety.forget(&session.member).await;
+            Ok(())
+        }
+        UnlinkedEndUsers::Verify => Err(Failure::VerificationNeeded(Box::new(PendingLink {
+            member: session.member.clone(),
+            username: session.username.clone(),
+            zendesk_user_id: user,
+        }))),
+    }
+}
+
 fn note_allowed(
     attempt: &Attempt<'_>,
     member: &Member,
-    allowed: Result<Allowed, crate::zendesk::safety::Denial>,
-) -> Result<(), Failure> {
+    allowed: Result<Allowed, Denial>,
+) -> Result<Allowed, Failure> {
     let allowed = allowed.map_err(Failure::denied)?;
     if allowed.email_changed {
         attempt
@@ -226,7 +268,7 @@ fn note_allowed(
             "Zendesk API unreachable: allowed on a recent match (SAFETY_CHECKS=degraded)"
         );
     }
-    Ok(())
+    Ok(allowed)
 }
 
 /// The attempt's one audit event (and its metric).

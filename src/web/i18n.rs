@@ -147,8 +147,8 @@ impl Texts {
     }
 }
 
-/// The messages that take a number besides `$org`.
-const WITH_NUMBER: &[&str] = &["throttled-wait"];
+/// The messages that take a value besides `$org`, formatted per request.
+const WITH_ARGS: &[&str] = &["throttled-wait", "verify-sent", "verify-mail-body"];
 
 /// Every catalogue, ready to use.
 pub struct Catalogue {
@@ -179,7 +179,7 @@ impl Catalogue {
             args.set("org", FluentValue::from(org.clone()));
             let mut words = HashMap::new();
             // Sentences with a number are formatted per request, by `with_number`.
-            for id in message_ids(lang.catalogue()).filter(|id| !WITH_NUMBER.contains(id)) {
+            for id in message_ids(lang.catalogue()).filter(|id| !WITH_ARGS.contains(id)) {
                 words.insert(id.to_owned(), format(&bundle, lang, id, Some(&args))?);
             }
             texts.push(Texts { lang, words });
@@ -199,8 +199,19 @@ impl Catalogue {
 
     /// A sentence with a number in it, e.g. `throttled-wait` with `minutes`.
     pub fn with_number(&self, lang: Lang, id: &str, name: &str, number: u64) -> String {
+        self.with_args(lang, id, &[(name, FluentValue::from(number))])
+    }
+
+    /// A sentence with text in it, e.g. `verify-sent` with `address`.
+    pub fn with_text(&self, lang: Lang, id: &str, name: &str, text: &str) -> String {
+        self.with_args(lang, id, &[(name, FluentValue::from(text.to_owned()))])
+    }
+
+    fn with_args(&self, lang: Lang, id: &str, values: &[(&str, FluentValue<'static>)]) -> String {
         let mut args = FluentArgs::new();
-        args.set(name, FluentValue::from(number));
+        for (name, value) in values {
+            args.set(*name, value.clone());
+        }
         args.set("org", FluentValue::from(self.org[lang.index()].as_str()));
         format(&self.bundles[lang.index()], lang, id, Some(&args))
             .unwrap_or_else(|_| self.texts(lang).get(id).to_owned())
@@ -290,7 +301,7 @@ mod tests {
         let catalogue = Catalogue::new(None).expect("catalogues format");
         for lang in Lang::ALL {
             let texts = catalogue.texts(lang);
-            for id in message_ids(Lang::En.catalogue()).filter(|id| !WITH_NUMBER.contains(id)) {
+            for id in message_ids(Lang::En.catalogue()).filter(|id| !WITH_ARGS.contains(id)) {
                 assert_ne!(texts.get(id), id, "{} {id}", lang.code());
                 assert!(!texts.get(id).contains('{'), "{} {id}", lang.code());
             }

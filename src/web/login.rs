@@ -21,6 +21,7 @@ use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, new_token,
 };
 use crate::web::throttle::{Gate, client_ip};
+use crate::web::verify;
 
 const MAX_USERNAME_LEN: usize = 256;
 const MAX_PASSWORD_LEN: usize = 1024;
@@ -52,7 +53,11 @@ pub struct LoginForm {
 pub fn status_of(failure: &Failure) -> StatusCode {
     use crate::zendesk::safety::Denial;
     match failure {
-        Failure::BadRequest | Failure::MissingCredentials => StatusCode::BAD_REQUEST,
+        Failure::BadRequest | Failure::MissingCredentials | Failure::WrongCode => {
+            StatusCode::BAD_REQUEST
+        }
+        Failure::CodeExpired => StatusCode::FORBIDDEN,
+        Failure::VerificationNeeded(_) => StatusCode::OK,
         Failure::InvalidCredentials => StatusCode::UNAUTHORIZED,
         Failure::FormExpired { .. } | Failure::Refused(_) | Failure::PolicyDenied { .. } => {
             StatusCode::FORBIDDEN
@@ -76,6 +81,9 @@ pub fn failure_page(failure: &Failure, pages: &MemberPages, lang: Lang) -> HttpR
             MessagePage::bad_request()
         }
         Failure::FormExpired { .. } => MessagePage::form_expired(),
+        Failure::WrongCode | Failure::CodeExpired | Failure::VerificationNeeded(_) => {
+            MessagePage::code_expired()
+        }
         Failure::Refused(refusal) => MessagePage::refused(*refusal),
         Failure::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
         Failure::Throttled { retry_after } => {
@@ -124,6 +132,9 @@ pub async fn show(
         let result = signin::run(attempt, async { Ok(Identity::Session(session)) }).await;
         return match result {
             Ok(granted) => signed_in(&state, lang, granted, &destination),
+            Err(Failure::VerificationNeeded(link)) => {
+                verify::start(&state, lang, request_id, *link, Way::Session, destination).await
+            }
             Err(failure) => {
                 // A session that no longer admits its member is over.
                 let mut response = failure_page(&failure, &state.pages, lang);
@@ -194,6 +205,9 @@ pub async fn submit(
             let mut response = signed_in(&state, lang, granted, &destination);
             let _ = response.add_cookie(&state.cookies.removal(LOGIN_COOKIE));
             response
+        }
+        Err(Failure::VerificationNeeded(link)) => {
+            verify::start(&state, lang, request_id, *link, Way::Password, destination).await
         }
         Err(failure @ (Failure::InvalidCredentials | Failure::MissingCredentials)) => {
             let message = match failure {
@@ -292,7 +306,7 @@ pub fn signed_in(
 }
 
 /// A browser that says the form was posted from another site is refused, whatever the token.
-fn is_cross_site(req: &HttpRequest) -> bool {
+pub fn is_cross_site(req: &HttpRequest) -> bool {
     req.headers()
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod return_to;
 pub mod session;
 pub mod throttle;
+pub mod verify;
 
 use url::Url;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub cookies: CookieSealer,
     /// Sessions ended by a sign-out, refused until they would have expired anyway.
     pub signed_out: SignedOut,
+    /// Sends the codes of `UNLINKED_END_USERS=verify` (the demo's keeps them in a mailbox).
+    pub mailer: std::sync::Arc<crate::mail::Mailer>,
     pub session_ttl: std::time::Duration,
     pub return_to: ReturnToPolicy,
     /// `{ZENDESK_URL}/access/jwt`, where the browser posts the token.

@@ -83,6 +83,21 @@ impl MemberPages {
         self.catalogue.texts(lang)
     }
 
+    /// "We have sent a code to {address}".
+    pub fn verify_sent(&self, lang: Lang, masked_address: &str) -> String {
+        self.catalogue
+            .with_text(lang, "verify-sent", "address", masked_address)
+    }
+
+    /// The code mail's subject and plain-text body.
+    pub fn verify_mail(&self, lang: Lang, code: &str) -> (String, String) {
+        (
+            self.texts(lang).get("verify-mail-subject").to_owned(),
+            self.catalogue
+                .with_text(lang, "verify-mail-body", "code", code),
+        )
+    }
+
     /// A message page in `lang`, as HTML.
     pub fn render_message(&self, lang: Lang, page: &MessagePage) -> askama::Result<String> {
         let note = page.note.as_ref().map(|note| match note {
@@ -150,6 +165,18 @@ impl std::fmt::Display for TokenText<'_> {
     }
 }
 
+/// "Enter the code we sent": the first link to an existing end user waits for it.
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub csrf_token: &'a str,
+    /// "We have sent a code to a***@example.org", in the page's language.
+    pub sent: String,
+    /// The last code entered was wrong.
+    pub wrong: bool,
+}
+
 #[derive(Template)]
 #[template(path = "deliver.html")]
 pub struct DeliveryPage<'a> {
@@ -163,6 +190,12 @@ pub struct DeliveryPage<'a> {
 #[template(path = "simulator_help_centre.html")]
 pub struct SimulatorHelpCentre<'a> {
     pub sign_in_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "simulator_mailbox.html")]
+pub struct SimulatorMailbox<'a> {
+    pub mail: &'a [crate::mail::Mail],
 }
 
 #[derive(Template)]
@@ -275,6 +308,10 @@ impl MessagePage {
                 "refused-title",
                 vec!["refused-shared-email", "refused-shared-email-next"],
             ),
+            Denial::UnlinkedEndUser => (
+                "refused-title",
+                vec!["denied-unlinked", "denied-unlinked-next"],
+            ),
         };
         Self {
             title,
@@ -300,6 +337,25 @@ impl MessagePage {
             title: "throttled-title",
             paragraphs: vec!["throttled-text", "throttled-reset"],
             note: Some(Note::Wait { minutes }),
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    pub fn code_expired() -> Self {
+        Self {
+            title: "verify-expired-title",
+            paragraphs: vec!["verify-expired-text"],
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    pub fn code_not_sent(error_id: &str) -> Self {
+        Self {
+            title: "verify-send-failed-title",
+            paragraphs: vec!["verify-send-failed-text"],
+            error_id: Some(error_id.to_owned()),
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }

@@ -47,6 +47,10 @@ pub enum Denial {
     ZendeskConfigUnsafe,
     #[error("another member record has this primary e-mail, and Zendesk links it to neither")]
     DuplicatePrimaryEmail,
+    #[error(
+        "the e-mail address belongs to an end user who is not linked yet (UNLINKED_END_USERS=deny)"
+    )]
+    UnlinkedEndUser,
 }
 
 impl Denial {
@@ -58,6 +62,7 @@ impl Denial {
             Denial::ZendeskUnavailable => "zendesk_unavailable",
             Denial::ZendeskConfigUnsafe => "zendesk_config_unsafe",
             Denial::DuplicatePrimaryEmail => "duplicate_primary_email",
+            Denial::UnlinkedEndUser => "unlinked_end_user",
         }
     }
 }
@@ -74,6 +79,9 @@ pub struct Allowed {
     /// Another member record shares this primary e-mail; this member was let in because
     /// Zendesk already links them to it (audited as a conflict).
     pub shared_email_conflict: bool,
+    /// This sign-in would link an existing end user who has no external id yet (and their
+    /// tickets) to the member: `UNLINKED_END_USERS` decides.
+    pub unlinked_end_user: Option<u64>,
 }
 
 /// The rules over Zendesk's users with the member's external id and with their e-mail.
@@ -112,6 +120,9 @@ pub fn decide(
         degraded: false,
         zendesk_user_id: target.map(|u| u.id),
         shared_email_conflict: member.shares_primary_email,
+        unlinked_end_user: target
+            .filter(|u| linked.is_none() && u.external_id.is_none() && !u.role.is_staff())
+            .map(|u| u.id),
     })
 }
 
@@ -336,6 +347,15 @@ impl SafetyGuard {
         Ok(allowed)
     }
 
+    /// Forgets the cached look-ups for `member` (after a first link, Zendesk's answer changes).
+    pub async fn forget(&self, member: &Member) {
+        let email = crate::members::email::canonical(&member.email).unwrap_or_default();
+        self.lookups
+            .invalidate(&Lookup::ExternalId(member.id.trim().to_lowercase()))
+            .await;
+        self.lookups.invalidate(&Lookup::Email(email)).await;
+    }
+
     async fn degraded(&self, external_id: &str, email: &str) -> Result<Allowed, Denial> {
         if self.mode == SafetyMode::Degraded
             && self.recent.get(external_id).await.as_deref() == Some(email)
@@ -345,6 +365,7 @@ impl SafetyGuard {
                 degraded: true,
                 zendesk_user_id: None,
                 shared_email_conflict: false,
+                unlinked_end_user: None,
             });
         }
         Err(Denial::ZendeskUnavailable)
@@ -528,6 +549,19 @@ mod tests {
         let end_user = user(7, "art@example.org", None, EndUser);
         let a = decide(&member(), &[], &[end_user]).expect("allowed");
         assert_eq!(a.zendesk_user_id, Some(7));
+        assert_eq!(
+            a.unlinked_end_user,
+            Some(7),
+            "a first link, for UNLINKED_END_USERS"
+        );
+        let linked = user(1, "art@example.org", Some("20277"), EndUser);
+        let a = decide(
+            &member(),
+            std::slice::from_ref(&linked),
+            std::slice::from_ref(&linked),
+        )
+        .expect("allowed");
+        assert_eq!(a.unlinked_end_user, None, "already linked");
     }
 
     #[test]

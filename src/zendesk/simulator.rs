@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::clock::unix_now;
-use crate::web::pages::{self, SimulatorHelpCentre, SimulatorSignedIn};
+use crate::web::pages::{self, SimulatorHelpCentre, SimulatorMailbox, SimulatorSignedIn};
 
 /// Zendesk's tolerance for clock skew on `iat`.
 const IAT_TOLERANCE_SECS: i64 = 180;
@@ -35,6 +35,8 @@ pub struct Simulator {
     remote_logout_url: Url,
     /// What Zendesk shows of the shared secret: its first four characters.
     masked_secret: String,
+    /// The demo's mail (the codes of UNLINKED_END_USERS=verify), shown at `/_simulator/mailbox`.
+    mailbox: Option<std::sync::Arc<crate::mail::Mailer>>,
     /// Where the simulator itself lives, e.g. `http://127.0.0.1:8080/_simulator`.
     base: Url,
     users: Mutex<Vec<SimUser>>,
@@ -78,6 +80,15 @@ fn seed_users() -> Vec<SimUser> {
             external_id: None,
             phone: None,
             role: "agent",
+            suspended: false,
+        },
+        SimUser {
+            id: 3,
+            name: "Emmy Noether".into(),
+            email: Some("emmy.noether@members.example".into()),
+            external_id: None,
+            phone: None,
+            role: "end-user",
             suspended: false,
         },
     ]
@@ -142,7 +153,14 @@ impl Simulator {
             ),
             base,
             users: Mutex::new(seed_users()),
+            mailbox: None,
         }
+    }
+
+    /// Shows `mailer`'s demo mailbox at `/_simulator/mailbox`.
+    pub fn with_mailbox(mut self, mailer: std::sync::Arc<crate::mail::Mailer>) -> Self {
+        self.mailbox = Some(mailer);
+        self
     }
 
     /// Routes under `/_simulator`.
@@ -150,6 +168,7 @@ impl Simulator {
         cfg.route("", web::get().to(help_centre))
             .route("/", web::get().to(help_centre))
             .route("/hc", web::get().to(help_centre))
+            .route("/mailbox", web::get().to(mailbox))
             .route("/access/jwt", web::post().to(access_jwt))
             .route(
                 "/api/v2/remote_authentications",
@@ -259,6 +278,15 @@ impl Simulator {
         }
         Ok(claims)
     }
+}
+
+async fn mailbox(sim: web::Data<Simulator>) -> HttpResponse {
+    let mail = sim
+        .mailbox
+        .as_ref()
+        .map(|m| m.demo_mail())
+        .unwrap_or_default();
+    pages::ok(&SimulatorMailbox { mail: &mail })
 }
 
 async fn help_centre(sim: web::Data<Simulator>) -> HttpResponse {

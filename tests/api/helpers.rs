@@ -259,6 +259,8 @@ pub fn test_vars(
         ("IMIS_TIMEOUT_MS", "500".to_owned()),
         ("ZENDESK_API_OAUTH_TOKEN", ZENDESK_API_TOKEN.to_owned()),
         ("ZENDESK_API_TIMEOUT_MS", "500".to_owned()),
+        // The tests of the first link to an existing end user set their own choice and mail.
+        ("UNLINKED_END_USERS", "link".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

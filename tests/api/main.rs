@@ -2,6 +2,7 @@
 //! Zendesk, and driven over HTTP as a browser would. One file per capability.
 
 mod helpers;
+mod smtp_sink;
 
 mod access_policy;
 mod account_safety;
@@ -10,6 +11,7 @@ mod command_line;
 mod csrf;
 mod demo;
 mod documentation;
+mod first_link;
 mod health;
 mod imis_client;
 mod logout;

@@ -72,6 +72,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $client := and $e.ZENDESK_API_CLIENT_ID $s.ZENDESK_API_CLIENT_SECRET }}
 {{- $token := and $e.ZENDESK_API_EMAIL $s.ZENDESK_API_TOKEN }}
 {{- if not (or $oauth $client $token) }}{{ fail "Zendesk API credentials are required: secretEnv.ZENDESK_API_OAUTH_TOKEN, or env.ZENDESK_API_CLIENT_ID + secretEnv.ZENDESK_API_CLIENT_SECRET, or env.ZENDESK_API_EMAIL + secretEnv.ZENDESK_API_TOKEN (or existingSecret)" }}{{ end }}
+{{- if and (not $e.UNLINKED_END_USERS) (not $s.SMTP_URL) }}{{ fail "env.UNLINKED_END_USERS or secretEnv.SMTP_URL is required: set SMTP_URL and MAIL_FROM so a first sign-in into an existing Zendesk end user is confirmed by an e-mailed code (verify), or choose env.UNLINKED_END_USERS=deny or =link" }}{{ end }}
+{{- if and $s.SMTP_URL (not $e.MAIL_FROM) }}{{ fail "env.MAIL_FROM is required with secretEnv.SMTP_URL: the sender of the verification codes" }}{{ end }}
 {{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}{{ fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}{{ end }}
