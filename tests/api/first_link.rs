@@ -54,7 +54,7 @@ async fn a_first_link_waits_for_the_code_sent_to_the_address() {
 
     let mail = sink.messages();
     assert_eq!(mail.len(), 1, "one mail");
-    assert_eq!(mail[0].rcpt_to, [email.clone()]);
+    assert_eq!(mail[0].rcpt_to, std::slice::from_ref(&email));
     assert!(
         mail[0].text().contains("help@example.org"),
         "from MAIL_FROM"
