@@ -341,9 +341,19 @@ async fn access_jwt(
     }
 }
 
+/// A page of users, with their e-mail identities side-loaded as `include=identities` asks.
 fn users_page(users: Vec<Value>) -> HttpResponse {
     let count = users.len();
-    HttpResponse::Ok().json(json!({"users": users, "count": count, "next_page": null}))
+    let identities: Vec<Value> = users
+        .iter()
+        .filter(|u| u["email"].is_string())
+        .map(|u| {
+            json!({"id": u["id"], "user_id": u["id"], "type": "email",
+            "value": u["email"], "verified": true, "primary": true})
+        })
+        .collect();
+    HttpResponse::Ok()
+        .json(json!({"users": users, "identities": identities, "count": count, "next_page": null}))
 }
 
 async fn remote_authentications(sim: web::Data<Simulator>) -> HttpResponse {

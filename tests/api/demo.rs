@@ -166,3 +166,65 @@ async fn serve_mode_has_no_simulator() {
         .expect("POST");
     assert_eq!(post.status(), 404);
 }
+
+#[tokio::test]
+async fn the_demo_shows_a_first_link_confirmed_by_a_code_from_its_mailbox() {
+    let base = spawn_demo().await;
+    let client = browser();
+    let form = client
+        .get(format!("{base}/login?return_to=%2Fhc"))
+        .send()
+        .await
+        .expect("GET /login")
+        .text()
+        .await
+        .expect("body");
+    let token = input_value(&form, "csrf_token").expect("token");
+    let asked = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", "emmy"),
+            ("password", "noether-demo"),
+        ])
+        .send()
+        .await
+        .expect("POST /login")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page_text(&asked).contains("Confirm your e-mail address"),
+        "{}",
+        page_text(&asked)
+    );
+
+    let mailbox = client
+        .get(format!("{base}/_simulator/mailbox"))
+        .send()
+        .await
+        .expect("GET mailbox")
+        .text()
+        .await
+        .expect("body");
+    let text = page_text(&mailbox);
+    assert!(text.contains("emmy.noether@members.example"), "{text}");
+    let code: String = text
+        .split("Your code is ")
+        .nth(1)
+        .expect("a code in the mail")
+        .chars()
+        .take(6)
+        .collect();
+    let confirm = input_value(&asked, "csrf_token").expect("token");
+    let delivered = client
+        .post(format!("{base}/login/verify"))
+        .form(&[("csrf_token", confirm.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("POST /login/verify")
+        .text()
+        .await
+        .expect("body");
+    assert!(delivery(&delivered).jwt.starts_with("eyJ"));
+}
