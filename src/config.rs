@@ -16,12 +16,23 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::mail::MailSettings;
-use crate::members::file::FileMember;
 use crate::members::phone::PhonePolicy;
 use crate::policy::Policy;
 use crate::signin::verify::UnlinkedEndUsers;
 use crate::upstream::BreakerSettings;
 use crate::web::i18n::Lang;
+
+// Each subsystem owns its settings type; this module reads the environment into them.
+pub use crate::members::DirectorySettings;
+pub use crate::members::imis::{ImisSettings, ServiceAccount};
+pub use crate::telemetry::LogFormat;
+pub use crate::web::pages::Branding;
+pub use crate::web::throttle::{
+    DEFAULT_THROTTLE_IP_FAILURES, DEFAULT_THROTTLE_USER_FAILURES, DEFAULT_THROTTLE_WINDOW_SECS,
+    ThrottleSettings,
+};
+pub use crate::zendesk::api::{ZendeskApiAuth, ZendeskApiSettings};
+pub use crate::zendesk::safety::SafetyMode;
 use crate::zendesk::sso_config::AgentSso;
 
 /// Variables this service reads. Anything else with one of [`OUR_PREFIXES`] earns a warning.
@@ -106,9 +117,6 @@ const DEFAULT_ZENDESK_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_ZENDESK_API_CACHE_TTL_SECS: u64 = 60;
 const DEFAULT_SAFETY_RECHECK_SECS: u64 = 300;
 const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 5;
-const DEFAULT_THROTTLE_USER_FAILURES: u64 = 5;
-const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
-const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
 const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 const DEFAULT_PHONE_TYPES: &str = "_Work Phone,_Home Phone,Mobile";
 const DEFAULT_PHONE_COUNTRY: &str = "US";
@@ -204,18 +212,6 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-/// The organisation's look on the member pages (all optional; the defaults are neutral).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Branding {
-    pub name: Option<String>,
-    pub logo_url: Option<Url>,
-    /// `#rrggbb`, at least 4.5:1 against white (the button text).
-    pub primary_colour: Option<String>,
-    /// https or mailto: where members get help.
-    pub help_url: Option<Url>,
-    pub forgot_password_url: Option<Url>,
-}
-
 /// WCAG AA for normal text.
 const MIN_CONTRAST: f64 = 4.5;
 
@@ -248,62 +244,12 @@ pub struct ZendeskSettings {
     pub brand_hosts: Vec<String>,
 }
 
-/// How the bridge reads Zendesk users (the account-safety rules need it).
-#[derive(Debug, Clone)]
-pub struct ZendeskApiSettings {
-    pub auth: ZendeskApiAuth,
-    pub timeout: Duration,
-    /// How long a user look-up is re-used.
-    pub cache_ttl: Duration,
-}
-
-/// Zendesk API credentials, in Zendesk's order of preference.
-#[derive(Debug, Clone)]
-pub enum ZendeskApiAuth {
-    /// An OAuth access token, sent as `Authorization: Bearer`.
-    OAuthToken(SecretString),
-    /// An OAuth confidential client; tokens come from `POST /oauth/tokens` and are cached.
-    ClientCredentials {
-        client_id: String,
-        client_secret: SecretString,
-    },
-    /// An API token (`{email}/token:{token}` as Basic). Zendesk retires these on 30 Apr 2027.
-    ApiToken { email: String, token: SecretString },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SafetyMode {
-    /// The Zendesk API must answer before any token is minted.
-    Strict,
-    /// When the Zendesk API is down, end users whose external id matched recently may still
-    /// sign in; staff never.
-    Degraded,
-}
-
 /// How the process stops on SIGTERM: report not-ready for `drain` (so load balancers stop
 /// sending), then stop accepting and give in-flight requests up to `timeout` to finish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShutdownSettings {
     pub drain: Duration,
     pub timeout: Duration,
-}
-
-/// Failed sign-ins allowed per user name and per client address within `window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThrottleSettings {
-    pub user_failures: u32,
-    pub ip_failures: u32,
-    pub window: Duration,
-}
-
-impl Default for ThrottleSettings {
-    fn default() -> Self {
-        Self {
-            user_failures: DEFAULT_THROTTLE_USER_FAILURES as u32,
-            ip_failures: DEFAULT_THROTTLE_IP_FAILURES as u32,
-            window: Duration::from_secs(DEFAULT_THROTTLE_WINDOW_SECS),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -313,34 +259,6 @@ pub struct SafetySettings {
     pub recheck: Duration,
     /// What to do when the JWT configuration is used for team members too.
     pub agent_sso: AgentSso,
-}
-
-#[derive(Debug, Clone)]
-pub enum DirectorySettings {
-    Imis(ImisSettings),
-    File {
-        path: PathBuf,
-        members: Vec<FileMember>,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct ImisSettings {
-    pub base_url: Url,
-    pub service_account: Option<ServiceAccount>,
-    pub timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct ServiceAccount {
-    pub username: String,
-    pub password: SecretString,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Pretty,
 }
 
 /// One thing wrong with the environment.

@@ -4,16 +4,15 @@
 //! [`zendesk::jwt`] (mint) → [`web::pages`] (deliver). [`startup`] holds the route table.
 
 pub mod audit;
-pub mod check;
 pub mod clock;
+pub mod commands;
+pub mod ids;
 pub mod config;
-pub mod link_staff;
 pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod policy;
 pub mod signin;
-pub mod smoke;
 pub mod startup;
 pub mod telemetry;
 pub mod upstream;

@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use crate::members::phone::PhonePolicy;
 use crate::members::{Member, MemberFacts, MemberProfile, MemberStatus, Refusal};
-use crate::zendesk::jwt::MappedClaims;
+use crate::members::claims::MappedClaims;
 
 // ---- the file --------------------------------------------------------------------------------
 

@@ -19,10 +19,7 @@ use url::Url;
 use crate::audit::Audit;
 use crate::config::{Branding, DirectorySettings, Settings, ShutdownSettings};
 use crate::mail::Mailer;
-use crate::members::MemberDirectory;
 use crate::members::demo::{DEMO_MEMBERS, demo_members};
-use crate::members::file::FileDirectory;
-use crate::members::imis::ImisDirectory;
 use crate::metrics::Metrics;
 use crate::signin::Pipeline;
 use crate::telemetry::RootSpan;
@@ -55,27 +52,6 @@ fn default_csp(img_src: &str) -> String {
     format!(
         "default-src 'none'; style-src 'self'; img-src {img_src}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
-}
-
-/// The member directory the settings ask for.
-pub fn directory_for(
-    settings: &Settings,
-    metrics: &Metrics,
-) -> anyhow::Result<Arc<dyn MemberDirectory>> {
-    Ok(match &settings.directory {
-        DirectorySettings::Imis(imis) => Arc::new(
-            ImisDirectory::new(
-                imis,
-                settings.phone.clone(),
-                metrics.clone(),
-                settings.breaker,
-            )?
-            .with_groups(settings.policy.needs_groups()),
-        ),
-        DirectorySettings::File { members, .. } => {
-            Arc::new(FileDirectory::new(members.clone(), settings.phone.clone())?)
-        }
-    })
 }
 
 pub struct Application {
@@ -169,7 +145,13 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
         let metrics = Metrics::new();
-        let directory = directory_for(&settings, &metrics)?;
+        let directory = crate::members::open(
+            &settings.directory,
+            &settings.phone,
+            settings.policy.needs_groups(),
+            &metrics,
+            settings.breaker,
+        )?;
         let mailer = Arc::new(match (&settings.mail, &simulator) {
             (_, Some(_)) => Mailer::demo_mailbox(),
             (Some(mail), None) => Mailer::smtp(mail)?,

@@ -4,6 +4,7 @@
 //! ([`file`], also behind the built-in [`demo`] directory). The login flow sees only the domain
 //! types here: a [`MemberProfile`] from the directory, and a [`Member`] once it is admitted.
 
+pub mod claims;
 pub mod demo;
 pub mod email;
 pub mod file;
@@ -16,8 +17,25 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::upstream::UpstreamHealth;
-use crate::zendesk::jwt::MappedClaims;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
+use crate::upstream::{BreakerSettings, UpstreamHealth};
+use file::{FileDirectory, FileMember};
+use imis::{ImisDirectory, ImisSettings};
+use phone::PhonePolicy;
+use claims::MappedClaims;
+
+#[derive(Debug, Clone)]
+pub enum DirectorySettings {
+    Imis(ImisSettings),
+    File {
+        path: PathBuf,
+        members: Vec<FileMember>,
+    },
+}
+
 
 /// What the directory knows about a member whose password it has just accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +216,25 @@ pub trait MemberDirectory: Send + Sync {
     fn upstream(&self) -> Option<&UpstreamHealth> {
         None
     }
+}
+
+/// The member directory the settings ask for. `fetch_groups`: the access policy uses groups.
+pub fn open(
+    settings: &DirectorySettings,
+    phone: &PhonePolicy,
+    fetch_groups: bool,
+    metrics: &Metrics,
+    breaker: BreakerSettings,
+) -> anyhow::Result<Arc<dyn MemberDirectory>> {
+    Ok(match settings {
+        DirectorySettings::Imis(imis) => Arc::new(
+            ImisDirectory::new(imis, phone.clone(), metrics.clone(), breaker)?
+                .with_groups(fetch_groups),
+        ),
+        DirectorySettings::File { members, .. } => {
+            Arc::new(FileDirectory::new(members.clone(), phone.clone())?)
+        }
+    })
 }
 
 /// A plausible single address (`local@domain.tld`), trimmed; `None` otherwise.

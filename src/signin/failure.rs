@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::audit::Outcome;
 use crate::members::{DirectoryError, Refusal};
-use crate::web::error_id;
+use crate::ids::error_id;
 use crate::zendesk::safety::Denial;
 
 #[derive(Debug, thiserror::Error)]

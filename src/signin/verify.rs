@@ -88,7 +88,7 @@ impl Verifications {
             return Ok(None);
         }
         self.sent.insert(address, sent + 1);
-        let id = crate::web::session::new_token()?;
+        let id = crate::ids::new_token()?;
         let mut random = [0u8; 4];
         getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         let code = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);

@@ -59,8 +59,4 @@ pub struct DemoInfo {
     pub members: &'static [DemoMember],
 }
 
-/// A short id shown to the member and written to the log with the full error.
-pub fn error_id() -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    id[..8].to_owned()
-}
+pub use crate::ids::error_id;

@@ -5,12 +5,25 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
+use url::Url;
 
-use crate::config::Branding;
 use crate::members::Refusal;
 use crate::members::demo::DemoMember;
 use crate::web::i18n::{Catalogue, CatalogueError, Lang, LanguageChooser, Texts};
 use crate::zendesk::safety::Denial;
+
+/// The organisation's look on the member pages (all optional; the defaults are neutral).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branding {
+    pub name: Option<String>,
+    pub logo_url: Option<Url>,
+    /// `#rrggbb`, at least 4.5:1 against white (the button text).
+    pub primary_colour: Option<String>,
+    /// https or mailto: where members get help.
+    pub help_url: Option<Url>,
+    pub forgot_password_url: Option<Url>,
+}
+
 
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 pub const DELIVER_JS: &str = include_str!("../../assets/deliver.js");
@@ -183,25 +196,6 @@ pub struct DeliveryPage<'a> {
     pub chrome: Chrome<'a>,
     pub action: &'a str,
     pub jwt: TokenText<'a>,
-    pub return_to: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "simulator_help_centre.html")]
-pub struct SimulatorHelpCentre<'a> {
-    pub sign_in_url: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "simulator_mailbox.html")]
-pub struct SimulatorMailbox<'a> {
-    pub mail: &'a [crate::mail::Mail],
-}
-
-#[derive(Template)]
-#[template(path = "simulator_signed_in.html")]
-pub struct SimulatorSignedIn<'a> {
-    pub claims: &'a [(String, String)],
     pub return_to: Option<&'a str>,
 }
 

@@ -13,7 +13,29 @@ use actix_web::HttpRequest;
 use ipnet::IpNet;
 use moka::sync::Cache;
 
-use crate::config::ThrottleSettings;
+
+pub const DEFAULT_THROTTLE_USER_FAILURES: u64 = 5;
+pub const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
+pub const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
+
+/// Failed sign-ins allowed per user name and per client address within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    pub user_failures: u32,
+    pub ip_failures: u32,
+    pub window: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            user_failures: DEFAULT_THROTTLE_USER_FAILURES as u32,
+            ip_failures: DEFAULT_THROTTLE_IP_FAILURES as u32,
+            window: Duration::from_secs(DEFAULT_THROTTLE_WINDOW_SECS),
+        }
+    }
+}
+
 
 /// The most a single attempt is slowed down.
 const MAX_DELAY: Duration = Duration::from_secs(2);

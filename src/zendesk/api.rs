@@ -20,12 +20,35 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::config::{ZendeskApiAuth, ZendeskApiSettings};
 use crate::metrics::Metrics;
 use crate::upstream::{
     BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
 };
 use crate::zendesk::sso_config::SsoReading;
+
+/// How the bridge reads Zendesk users (the account-safety rules need it).
+#[derive(Debug, Clone)]
+pub struct ZendeskApiSettings {
+    pub auth: ZendeskApiAuth,
+    pub timeout: Duration,
+    /// How long a user look-up is re-used.
+    pub cache_ttl: Duration,
+}
+
+/// Zendesk API credentials, in Zendesk's order of preference.
+#[derive(Debug, Clone)]
+pub enum ZendeskApiAuth {
+    /// An OAuth access token, sent as `Authorization: Bearer`.
+    OAuthToken(SecretString),
+    /// An OAuth confidential client; tokens come from `POST /oauth/tokens` and are cached.
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
+    /// An API token (`{email}/token:{token}` as Basic). Zendesk retires these on 30 Apr 2027.
+    ApiToken { email: String, token: SecretString },
+}
+
 
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.

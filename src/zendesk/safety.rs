@@ -23,10 +23,19 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use url::Url;
 
-use crate::config::SafetyMode;
 use crate::members::Member;
 use crate::zendesk::api::{ApiError, ZendeskApi, ZendeskUser};
 use crate::zendesk::sso_config::{AgentSso, Expectations, Level, SsoReading, assess};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SafetyMode {
+    /// The Zendesk API must answer before any token is minted.
+    Strict,
+    /// When the Zendesk API is down, end users whose external id matched recently may still
+    /// sign in; staff never.
+    Degraded,
+}
+
 
 /// How soon an unreadable Zendesk configuration is read again.
 const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);

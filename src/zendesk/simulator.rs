@@ -22,10 +22,41 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::clock::unix_now;
-use crate::web::pages::{self, SimulatorHelpCentre, SimulatorMailbox, SimulatorSignedIn};
+use askama::Template;
 
 /// Zendesk's tolerance for clock skew on `iat`.
 const IAT_TOLERANCE_SECS: i64 = 180;
+
+// The simulator's own pages (templates/simulator_*.html).
+#[derive(Template)]
+#[template(path = "simulator_help_centre.html")]
+pub struct SimulatorHelpCentre<'a> {
+    pub sign_in_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "simulator_mailbox.html")]
+pub struct SimulatorMailbox<'a> {
+    pub mail: &'a [crate::mail::Mail],
+}
+
+#[derive(Template)]
+#[template(path = "simulator_signed_in.html")]
+pub struct SimulatorSignedIn<'a> {
+    pub claims: &'a [(String, String)],
+    pub return_to: Option<&'a str>,
+}
+
+/// A simulator page, never cached.
+fn page(template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(body) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => HttpResponse::InternalServerError().body(format!("template: {e}")),
+    }
+}
 
 pub struct Simulator {
     key: DecodingKey,
@@ -286,7 +317,7 @@ async fn mailbox(sim: web::Data<Simulator>) -> HttpResponse {
         .as_ref()
         .map(|m| m.demo_mail())
         .unwrap_or_default();
-    pages::ok(&SimulatorMailbox { mail: &mail })
+    page(&SimulatorMailbox { mail: &mail })
 }
 
 async fn help_centre(sim: web::Data<Simulator>) -> HttpResponse {
@@ -298,7 +329,7 @@ async fn help_centre(sim: web::Data<Simulator>) -> HttpResponse {
         .append_pair("brand_id", "360000000001")
         .append_pair("locale_id", "1")
         .append_pair("timestamp", &unix_now().to_string());
-    pages::ok(&SimulatorHelpCentre {
+    page(&SimulatorHelpCentre {
         sign_in_url: login.as_str(),
     })
 }
@@ -323,7 +354,7 @@ async fn access_jwt(
                     (k, shown)
                 })
                 .collect();
-            pages::ok(&SimulatorSignedIn {
+            page(&SimulatorSignedIn {
                 claims: &rows,
                 return_to: return_to.as_deref(),
             })

@@ -20,7 +20,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::config::{ImisSettings, ServiceAccount};
 use crate::members::GroupMembership;
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
@@ -29,6 +28,20 @@ use crate::upstream::{
     BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
 };
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
+
+#[derive(Debug, Clone)]
+pub struct ImisSettings {
+    pub base_url: Url,
+    pub service_account: Option<ServiceAccount>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub username: String,
+    pub password: SecretString,
+}
+
 
 const UPSTREAM: &str = "imis";
 /// Renew a cached service token this long before iMIS says it expires.

@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::config::{Settings, ZendeskApiAuth};
 use crate::members::Member;
 use crate::metrics::Metrics;
-use crate::startup::directory_for;
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
 use crate::zendesk::sso_config::{Expectations, Finding, Level, assess};
@@ -91,7 +90,13 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
     }
 
     let metrics = Metrics::new();
-    match directory_for(settings, &metrics) {
+    match crate::members::open(
+        &settings.directory,
+        &settings.phone,
+        settings.policy.needs_groups(),
+        &metrics,
+        settings.breaker,
+    ) {
         Ok(directory) => {
             match directory.probe().await {
                 Ok(detail) => report.push("member directory", Status::Ok, detail),
