@@ -6,8 +6,8 @@
 pub mod audit;
 pub mod clock;
 pub mod commands;
-pub mod ids;
 pub mod config;
+pub mod ids;
 pub mod mail;
 pub mod members;
 pub mod metrics;

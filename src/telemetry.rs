@@ -10,13 +10,11 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
     Pretty,
 }
-
 
 /// The default filter when `RUST_LOG` is not set.
 pub const DEFAULT_FILTER: &str = "info";

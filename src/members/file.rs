@@ -41,7 +41,17 @@ pub struct FileMember {
     pub phone: Option<String>,
     #[serde(default = "yes")]
     pub active: bool,
-    /// Facts for `POLICY_FILE`, like iMIS `AdditionalAttributes` (`CustomerTypeCode = "M"`).
+    /// The member type the access rules match (`member_type = ["M"]`).
+    #[serde(default)]
+    pub member_type: Option<String>,
+    /// Whether they count as a member (`is_member = true`).
+    #[serde(default)]
+    pub is_member: Option<bool>,
+    /// Paid through this date, `yyyy-mm-dd` (`paid_through = "current"`).
+    #[serde(default)]
+    pub paid_through: Option<String>,
+    /// Other facts, for `[claims.user_fields]` (and, with iMIS's names such as
+    /// `CustomerTypeCode`, for the typed facts above when those are not given).
     #[serde(default)]
     pub attributes: std::collections::BTreeMap<String, String>,
     /// Active group memberships, by name.
@@ -139,6 +149,9 @@ impl FileDirectory {
         MemberProfile {
             facts: MemberFacts {
                 status_code: if m.active { "A" } else { "I" }.into(),
+                member_type: m.member_type.clone(),
+                is_member: m.is_member,
+                paid_through: m.paid_through.clone(),
                 attributes: m.attributes.clone(),
                 organization: m.organization.clone().map(|name| Organization {
                     name: Some(name),
@@ -153,7 +166,8 @@ impl FileDirectory {
                         })
                         .collect(),
                 ),
-            },
+            }
+            .with_typed_from_attributes(),
             shares_primary_email,
             id: m.id.trim().to_owned(),
             name: m.name.clone(),

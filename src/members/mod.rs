@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use crate::upstream::{BreakerSettings, UpstreamHealth};
+use claims::MappedClaims;
 use file::{FileDirectory, FileMember};
 use imis::{ImisDirectory, ImisSettings};
 use phone::PhonePolicy;
-use claims::MappedClaims;
 
 #[derive(Debug, Clone)]
 pub enum DirectorySettings {
@@ -35,7 +35,6 @@ pub enum DirectorySettings {
         members: Vec<FileMember>,
     },
 }
-
 
 /// What the directory knows about a member whose password it has just accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +58,12 @@ pub struct MemberProfile {
 pub struct MemberFacts {
     /// The member system's status code as given (iMIS `PartyStatusId`, e.g. `A`).
     pub status_code: String,
+    /// The member type (iMIS `CustomerTypeCode`, e.g. `M`), as the access rules see it.
+    pub member_type: Option<String>,
+    /// Whether the member system counts them as a member (iMIS `IsMember`).
+    pub is_member: Option<bool>,
+    /// The date membership is paid through, `yyyy-mm-dd` or an ISO date-time (iMIS `PaidThrough`).
+    pub paid_through: Option<String>,
     /// iMIS `AdditionalAttributes` by `Name`, values as text (`CustomerTypeCode`, `IsMember`, ...).
     pub attributes: BTreeMap<String, String>,
     pub organization: Option<Organization>,
@@ -67,6 +72,22 @@ pub struct MemberFacts {
 }
 
 impl MemberFacts {
+    /// Fills the typed facts from attributes with iMIS's names, where a directory gave none.
+    pub fn with_typed_from_attributes(mut self) -> Self {
+        if self.member_type.is_none() {
+            self.member_type = self.attribute("CustomerTypeCode").map(str::to_owned);
+        }
+        if self.is_member.is_none() {
+            self.is_member = self
+                .attribute("IsMember")
+                .and_then(|v| v.to_ascii_lowercase().parse().ok());
+        }
+        if self.paid_through.is_none() {
+            self.paid_through = self.attribute("PaidThrough").map(str::to_owned);
+        }
+        self
+    }
+
     /// An attribute's value, by name (case-insensitive), if present and not blank.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::audit::Outcome;
-use crate::members::{DirectoryError, Refusal};
 use crate::ids::error_id;
+use crate::members::{DirectoryError, Refusal};
 use crate::zendesk::safety::Denial;
 
 #[derive(Debug, thiserror::Error)]

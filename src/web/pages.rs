@@ -24,7 +24,6 @@ pub struct Branding {
     pub forgot_password_url: Option<Url>,
 }
 
-
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 pub const DELIVER_JS: &str = include_str!("../../assets/deliver.js");
 

@@ -254,5 +254,4 @@ mod tests {
             .to_http_request();
         assert_eq!(s.open::<u8>(&req, SESSION_COOKIE), None);
     }
-
 }

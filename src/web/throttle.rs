@@ -13,7 +13,6 @@ use actix_web::HttpRequest;
 use ipnet::IpNet;
 use moka::sync::Cache;
 
-
 pub const DEFAULT_THROTTLE_USER_FAILURES: u64 = 5;
 pub const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
 pub const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
@@ -35,7 +34,6 @@ impl Default for ThrottleSettings {
         }
     }
 }
-
 
 /// The most a single attempt is slowed down.
 const MAX_DELAY: Duration = Duration::from_secs(2);

@@ -49,7 +49,6 @@ pub enum ZendeskApiAuth {
     ApiToken { email: String, token: SecretString },
 }
 
-
 const UPSTREAM: &str = "zendesk";
 /// The longest `Retry-After` waited out inside one request.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3);

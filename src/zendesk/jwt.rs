@@ -30,7 +30,6 @@ pub struct ZendeskClaims {
     pub mapped: MappedClaims,
 }
 
-
 impl ZendeskClaims {
     pub fn for_member(member: &Member, now: i64) -> Self {
         Self {

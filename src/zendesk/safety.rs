@@ -36,7 +36,6 @@ pub enum SafetyMode {
     Degraded,
 }
 
-
 /// How soon an unreadable Zendesk configuration is read again.
 const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);
 /// How long a verified end-user link is remembered for degraded mode.

@@ -42,7 +42,6 @@ pub struct ServiceAccount {
     pub password: SecretString,
 }
 
-
 const UPSTREAM: &str = "imis";
 /// Renew a cached service token this long before iMIS says it expires.
 const TOKEN_EARLY_RENEWAL: Duration = Duration::from_secs(60);

@@ -365,7 +365,9 @@ impl PersonData {
                 attributes,
                 organization,
                 groups: None,
-            },
+                ..MemberFacts::default()
+            }
+            .with_typed_from_attributes(),
         })
     }
 }

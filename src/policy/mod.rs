@@ -8,12 +8,18 @@
 //! [[access.rule]]                    # first match wins; every condition given must hold
 //! name = "current members"
 //! effect = "allow"
-//! status = ["A"]                     # iMIS PartyStatusId, any of
-//! member_type = ["M", "CM"]          # AdditionalAttributes CustomerTypeCode, any of
-//! is_member = true                   # AdditionalAttributes IsMember
+//! status = ["A"]                     # the member system's status code, any of
+//! member_type = ["M", "CM"]          # the member type, any of
+//! is_member = true                   # counted as a member
 //! groups = ["Board"]                 # active membership of any of these groups (by name)
 //! group_classes = ["Committee"]      # ... or of a group of any of these classes
-//! paid_through = "current"           # AdditionalAttributes PaidThrough is today or later
+//! paid_through = "current"           # paid through today or later
+//! ```
+//! Rules speak of typed member facts ([`crate::members::MemberFacts`]) that each directory fills
+//! in: iMIS from `PartyStatusId` and the `AdditionalAttributes` `CustomerTypeCode`, `IsMember` and
+//! `PaidThrough`; the members file from `member_type`, `is_member` and `paid_through`.
+//!
+//! ```toml
 //!
 //! [claims.phone]                     # on by default
 //! send = true
@@ -38,198 +44,25 @@
 //! only the phone is sent beyond the required claims. `role`, `custom_role_id`, `external_id`
 //! and `email` can never be mapped.
 
-use std::collections::BTreeMap;
+mod claims;
+mod explain;
+mod file;
+mod rules;
 
-use serde::Deserialize;
-use serde_json::Value;
+pub use explain::Explanation;
+pub use rules::{Effect, Rule};
 
 use crate::members::phone::PhonePolicy;
-use crate::members::{Member, MemberFacts, MemberProfile, MemberStatus, Refusal};
-use crate::members::claims::MappedClaims;
-
-// ---- the file --------------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyFile {
-    access: Option<AccessFile>,
-    #[serde(default)]
-    claims: ClaimsFile,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccessFile {
-    default: Effect,
-    #[serde(default)]
-    denied_message: Option<String>,
-    #[serde(default, rename = "rule")]
-    rules: Vec<Rule>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Effect {
-    Allow,
-    Deny,
-}
-
-/// One access rule: it matches when every condition it gives holds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    pub name: String,
-    pub effect: Effect,
-    #[serde(default)]
-    status: Option<Vec<String>>,
-    #[serde(default)]
-    member_type: Option<Vec<String>>,
-    #[serde(default)]
-    is_member: Option<bool>,
-    #[serde(default)]
-    groups: Option<Vec<String>>,
-    #[serde(default)]
-    group_classes: Option<Vec<String>>,
-    #[serde(default)]
-    paid_through: Option<PaidThrough>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum PaidThrough {
-    /// The paid-through date is today or later.
-    Current,
-    /// The paid-through date is in the past (or missing).
-    Expired,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClaimsFile {
-    #[serde(default)]
-    phone: Option<PhoneFile>,
-    #[serde(default)]
-    organization: Option<OrganizationFile>,
-    #[serde(default)]
-    tags: Option<TagsFile>,
-    #[serde(default)]
-    user_fields: BTreeMap<String, UserFieldFile>,
-    #[serde(default)]
-    locale: bool,
-    // Named here only to be refused with a clear message.
-    #[serde(default)]
-    role: Option<toml::Value>,
-    #[serde(default)]
-    custom_role_id: Option<toml::Value>,
-    #[serde(default)]
-    external_id: Option<toml::Value>,
-    #[serde(default)]
-    email: Option<toml::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PhoneFile {
-    #[serde(default = "yes")]
-    send: bool,
-    #[serde(default)]
-    types: Option<Vec<String>>,
-    #[serde(default)]
-    default_country: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OrganizationFile {
-    from: OrganizationSource,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum OrganizationSource {
-    Name,
-    PartyId,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TagsFile {
-    from: Vec<TagSource>,
-    #[serde(default)]
-    prefix: String,
-    #[serde(default)]
-    allow: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TagSource {
-    MemberType,
-    Groups,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserFieldFile {
-    attribute: String,
-    #[serde(rename = "type")]
-    kind: FieldType,
-    #[serde(default)]
-    options: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum FieldType {
-    Text,
-    Checkbox,
-    Date,
-    Dropdown,
-}
-
-// ---- the compiled policy ---------------------------------------------------------------------
+use crate::members::{Member, MemberProfile, MemberStatus, Refusal};
+use claims::Mapping;
+use file::{PolicyFile, TagSource};
+use rules::{Access, decide, today};
 
 /// The access rules and the claim mapping, validated at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     access: Option<Access>,
     mapping: Mapping,
-}
-
-#[derive(Debug, Clone)]
-struct Access {
-    default: Effect,
-    denied_message: Option<String>,
-    rules: Vec<Rule>,
-}
-
-#[derive(Debug, Clone)]
-struct Mapping {
-    phone: bool,
-    phone_types: Option<Vec<String>>,
-    phone_country: Option<String>,
-    organization: Option<OrganizationSource>,
-    tags: Option<(Vec<TagSource>, String, Option<Vec<String>>)>,
-    user_fields: BTreeMap<String, UserFieldFile>,
-    locale: bool,
-}
-
-impl Default for Mapping {
-    fn default() -> Self {
-        Self {
-            phone: true,
-            phone_types: None,
-            phone_country: None,
-            organization: None,
-            tags: None,
-            user_fields: BTreeMap::new(),
-            locale: false,
-        }
-    }
 }
 
 /// Why the policy refused someone.
@@ -244,12 +77,13 @@ pub enum PolicyRefusal {
     },
 }
 
-/// How one member was judged, for `policy explain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation {
-    pub lines: Vec<String>,
-    pub allowed: bool,
+/// One member judged: every rule's verdict, what decided, and the outcome `admit` returns.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// (rule name, its effect, whether it matches), in order; empty without a policy file.
+    pub verdicts: Vec<(String, Effect, bool)>,
     pub decided_by: String,
+    pub outcome: Result<Member, PolicyRefusal>,
 }
 
 impl Policy {
@@ -367,86 +201,57 @@ impl Policy {
         w
     }
 
-    /// Access decision and, when allowed, the member with their mapped claims.
+    /// Whether a policy file gives access rules.
+    pub fn has_rules(&self) -> bool {
+        self.access.is_some()
+    }
+
+    /// The access decision and, when allowed, the member with their mapped claims.
+    pub fn judge(&self, profile: MemberProfile) -> Judgement {
+        let facts = profile.facts.clone();
+        let Some(access) = &self.access else {
+            let active = profile.status == MemberStatus::Active;
+            return Judgement {
+                verdicts: Vec::new(),
+                decided_by: if active {
+                    "status A"
+                } else {
+                    "status is not A"
+                }
+                .into(),
+                outcome: profile
+                    .admit()
+                    .map(|m| self.mapping.map(m, &facts))
+                    .map_err(PolicyRefusal::Base),
+            };
+        };
+        let decision = decide(access, &facts, &today());
+        let outcome = match decision.effect {
+            Effect::Deny => Err(PolicyRefusal::Denied {
+                rule: decision.decided_by.clone(),
+                message: access.denied_message.clone(),
+            }),
+            Effect::Allow => profile
+                .admit_any_status()
+                .map(|m| self.mapping.map(m, &facts))
+                .map_err(PolicyRefusal::Base),
+        };
+        Judgement {
+            verdicts: decision.verdicts,
+            decided_by: decision.decided_by,
+            outcome,
+        }
+    }
+
+    /// The access decision a sign-in gets (see [`Policy::judge`]), with Zendesk's locale applied.
     pub fn admit(
         &self,
         profile: MemberProfile,
         locale_id: Option<&str>,
     ) -> Result<Member, PolicyRefusal> {
-        let facts = profile.facts.clone();
-        let member = match &self.access {
-            None => profile.admit().map_err(PolicyRefusal::Base)?,
-            Some(access) => {
-                let (effect, rule) = decide(access, &facts, today());
-                if effect == Effect::Deny {
-                    return Err(PolicyRefusal::Denied {
-                        rule,
-                        message: access.denied_message.clone(),
-                    });
-                }
-                profile.admit_any_status().map_err(PolicyRefusal::Base)?
-            }
-        };
-        Ok(self.map(member, &facts, locale_id))
-    }
-
-    fn map(&self, mut member: Member, facts: &MemberFacts, locale_id: Option<&str>) -> Member {
-        let m = &self.mapping;
-        if !m.phone {
-            member.phone = None;
-        }
-        let mut claims = MappedClaims::default();
-        if let Some(source) = m.organization
-            && let Some(org) = &facts.organization
-        {
-            match source {
-                OrganizationSource::Name => claims.organization = non_empty(org.name.as_deref()),
-                OrganizationSource::PartyId => {
-                    claims.organization_id = non_empty(org.party_id.as_deref())
-                }
-            }
-        }
-        if let Some((from, prefix, allow)) = &m.tags {
-            let mut tags: Vec<String> = Vec::new();
-            if from.contains(&TagSource::MemberType)
-                && let Some(t) = facts.attribute("CustomerTypeCode")
-            {
-                tags.push(t.to_owned());
-            }
-            if from.contains(&TagSource::Groups) {
-                tags.extend(facts.groups.iter().flatten().map(|g| g.name.clone()));
-            }
-            let mut tags: Vec<String> = tags
-                .iter()
-                .filter_map(|t| tag(&format!("{prefix}{t}")))
-                .filter(|t| {
-                    allow
-                        .as_ref()
-                        .is_none_or(|a| a.iter().any(|x| x.eq_ignore_ascii_case(t)))
-                })
-                .collect();
-            tags.sort();
-            tags.dedup();
-            // An empty list would remove every tag the user has: send nothing instead.
-            if !tags.is_empty() {
-                claims.tags = Some(tags);
-            }
-        }
-        let mut fields = BTreeMap::new();
-        for (key, field) in &m.user_fields {
-            if let Some(value) = facts
-                .attribute(&field.attribute)
-                .and_then(|raw| field_value(field, raw))
-            {
-                fields.insert(key.clone(), value);
-            }
-        }
-        if !fields.is_empty() {
-            claims.user_fields = Some(fields);
-        }
-        member.claims = claims;
+        let mut member = self.judge(profile).outcome?;
         self.apply_locale(&mut member, locale_id);
-        member
+        Ok(member)
     }
 
     /// Sets the `locale_id` claim from Zendesk's `locale_id` query parameter, when the policy
@@ -459,226 +264,19 @@ impl Policy {
         }
     }
 
-    /// Every rule's verdict on one member, for `policy explain`.
+    /// Every rule's verdict on one member, for `policy explain`: the decision `admit` makes.
     pub fn explain(&self, profile: &MemberProfile) -> Explanation {
-        let facts = &profile.facts;
-        let mut lines = vec![
-            format!("iMIS ID          {}", profile.id),
-            format!("name             {}", profile.name),
-            format!(
-                "primary e-mail   {}",
-                profile.email.as_deref().unwrap_or("(none)")
-            ),
-            format!(
-                "phone (E.164)    {}",
-                profile.phone.as_deref().unwrap_or("(none)")
-            ),
-            format!("status           {}", facts.status_code),
-        ];
-        for (k, v) in &facts.attributes {
-            lines.push(format!("attribute        {k} = {v}"));
-        }
-        if let Some(org) = &facts.organization {
-            lines.push(format!(
-                "organization     {} (party {})",
-                org.name.as_deref().unwrap_or("?"),
-                org.party_id.as_deref().unwrap_or("?")
-            ));
-        }
-        match &facts.groups {
-            Some(groups) if !groups.is_empty() => {
-                for g in groups {
-                    lines.push(format!(
-                        "group            {} [{}]",
-                        g.name,
-                        g.class.as_deref().unwrap_or("-")
-                    ));
-                }
-            }
-            Some(_) => lines.push("groups           (none active)".into()),
-            None => {
-                lines.push("groups           (not looked up: no rule or mapping uses them)".into())
-            }
-        }
-        let (allowed, decided_by) = match &self.access {
-            None => {
-                let ok = profile.status == MemberStatus::Active;
-                lines.push(
-                    "policy           none (POLICY_FILE not set): active members may sign in"
-                        .into(),
-                );
-                (
-                    ok,
-                    if ok {
-                        "status A".into()
-                    } else {
-                        "status is not A".into()
-                    },
-                )
-            }
-            Some(access) => {
-                for rule in &access.rules {
-                    let verdict = match matches(rule, facts, today()) {
-                        true => "matches",
-                        false => "does not match",
-                    };
-                    lines.push(format!(
-                        "rule             {:?} ({:?}): {verdict}",
-                        rule.name, rule.effect
-                    ));
-                }
-                let (effect, rule) = decide(access, facts, today());
-                (effect == Effect::Allow, rule)
-            }
-        };
-        let base = profile.clone().admit_any_status();
-        let allowed = allowed && base.is_ok();
-        if let Err(refusal) = base {
-            lines.push(format!("base rule        {refusal}"));
-        }
-        lines.push(format!(
-            "decision         {} (decided by {decided_by})",
-            if allowed { "ALLOWED" } else { "DENIED" }
-        ));
-        if allowed && let Ok(member) = profile.clone().admit_any_status() {
-            let member = self.map(member, facts, None);
-            let claims = crate::zendesk::jwt::ZendeskClaims::for_member(&member, 0);
-            if let Ok(json) = serde_json::to_string_pretty(&claims) {
-                lines.push(format!("claims sent      {json}"));
-            }
-        }
-        Explanation {
-            lines,
-            allowed,
-            decided_by,
-        }
+        explain::explain(self, profile)
     }
-}
-
-fn non_empty(v: Option<&str>) -> Option<String> {
-    v.map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
-
-/// Zendesk tags: lower case, no spaces.
-fn tag(raw: &str) -> Option<String> {
-    let t: String = raw
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_whitespace() { '_' } else { c })
-        .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ':' | '/'))
-        .collect();
-    (!t.is_empty()).then_some(t)
-}
-
-fn field_value(field: &UserFieldFile, raw: &str) -> Option<Value> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    match field.kind {
-        FieldType::Text => Some(Value::String(raw.to_owned())),
-        FieldType::Checkbox => match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "y" => Some(Value::Bool(true)),
-            "false" | "0" | "no" | "n" => Some(Value::Bool(false)),
-            _ => None,
-        },
-        FieldType::Date => date(raw).map(Value::String),
-        FieldType::Dropdown => {
-            let value = tag(raw)?;
-            field
-                .options
-                .as_ref()
-                .is_none_or(|o| o.iter().any(|x| x == &value))
-                .then_some(Value::String(value))
-        }
-    }
-}
-
-/// `yyyy-mm-dd` from an ISO date or date-time (iMIS writes `2020-01-15T00:00:00`).
-fn date(raw: &str) -> Option<String> {
-    let d = raw.get(..10)?;
-    let b = d.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let ok = digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
-    let month: u32 = d[5..7].parse().ok()?;
-    let day: u32 = d[8..10].parse().ok()?;
-    (ok && (1..=12).contains(&month) && (1..=31).contains(&day)).then(|| d.to_owned())
-}
-
-fn today() -> String {
-    let days = crate::clock::unix_now().div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn any_of(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
-    match list {
-        None => true,
-        Some(list) => {
-            value.is_some_and(|v| list.iter().any(|x| x.trim().eq_ignore_ascii_case(v.trim())))
-        }
-    }
-}
-
-fn matches(rule: &Rule, facts: &MemberFacts, today: String) -> bool {
-    let groups = facts.groups.as_deref().unwrap_or_default();
-    let in_group = rule.groups.as_ref().is_none_or(|wanted| {
-        groups
-            .iter()
-            .any(|g| wanted.iter().any(|w| w.eq_ignore_ascii_case(&g.name)))
-    });
-    let in_class = rule.group_classes.as_ref().is_none_or(|wanted| {
-        groups.iter().any(|g| {
-            g.class
-                .as_deref()
-                .is_some_and(|c| wanted.iter().any(|w| w.eq_ignore_ascii_case(c)))
-        })
-    });
-    let is_member = rule.is_member.is_none_or(|want| {
-        facts
-            .attribute("IsMember")
-            .is_some_and(|v| v.eq_ignore_ascii_case(if want { "true" } else { "false" }))
-    });
-    let paid = rule.paid_through.is_none_or(|want| {
-        let current = facts
-            .attribute("PaidThrough")
-            .and_then(date)
-            .is_some_and(|d| d >= today);
-        (want == PaidThrough::Current) == current
-    });
-    any_of(&rule.status, Some(&facts.status_code))
-        && any_of(&rule.member_type, facts.attribute("CustomerTypeCode"))
-        && is_member
-        && in_group
-        && in_class
-        && paid
-}
-
-fn decide(access: &Access, facts: &MemberFacts, today: String) -> (Effect, String) {
-    for rule in &access.rules {
-        if matches(rule, facts, today.clone()) {
-            return (rule.effect, format!("rule {:?}", rule.name));
-        }
-    }
-    (access.default, "the default".into())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::rules::date;
     use super::*;
+    use crate::members::MemberFacts;
     use crate::members::{GroupMembership, Organization};
+    use serde_json::Value;
 
     fn profile(
         status: &str,
@@ -717,7 +315,9 @@ mod tests {
                         })
                         .collect(),
                 ),
-            },
+                ..MemberFacts::default()
+            }
+            .with_typed_from_attributes(),
         }
     }
 

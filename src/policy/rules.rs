@@ -1,0 +1,144 @@
+//! The access rules: which member facts each rule asks about, and the first-match decision.
+
+use serde::Deserialize;
+
+use crate::members::MemberFacts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// One access rule: it matches when every condition it gives holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    pub effect: Effect,
+    #[serde(default)]
+    pub status: Option<Vec<String>>,
+    #[serde(default)]
+    pub member_type: Option<Vec<String>>,
+    #[serde(default)]
+    pub is_member: Option<bool>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub group_classes: Option<Vec<String>>,
+    #[serde(default)]
+    pub paid_through: Option<PaidThrough>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaidThrough {
+    /// The paid-through date is today or later.
+    Current,
+    /// The paid-through date is in the past (or missing).
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub default: Effect,
+    pub denied_message: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+/// Each rule's verdict, in order, and what decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub effect: Effect,
+    /// `rule "name"` or `the default`.
+    pub decided_by: String,
+    /// (rule name, its effect, whether it matches) for every rule.
+    pub verdicts: Vec<(String, Effect, bool)>,
+}
+
+pub fn decide(access: &Access, facts: &MemberFacts, today: &str) -> Decision {
+    let verdicts: Vec<_> = access
+        .rules
+        .iter()
+        .map(|rule| (rule.name.clone(), rule.effect, matches(rule, facts, today)))
+        .collect();
+    let (effect, decided_by) = verdicts
+        .iter()
+        .find(|(_, _, matched)| *matched)
+        .map(|(name, effect, _)| (*effect, format!("rule {name:?}")))
+        .unwrap_or((access.default, "the default".into()));
+    Decision {
+        effect,
+        decided_by,
+        verdicts,
+    }
+}
+
+fn any_of(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
+    match list {
+        None => true,
+        Some(list) => {
+            value.is_some_and(|v| list.iter().any(|x| x.trim().eq_ignore_ascii_case(v.trim())))
+        }
+    }
+}
+
+fn matches(rule: &Rule, facts: &MemberFacts, today: &str) -> bool {
+    let groups = facts.groups.as_deref().unwrap_or_default();
+    let in_group = rule.groups.as_ref().is_none_or(|wanted| {
+        groups
+            .iter()
+            .any(|g| wanted.iter().any(|w| w.eq_ignore_ascii_case(&g.name)))
+    });
+    let in_class = rule.group_classes.as_ref().is_none_or(|wanted| {
+        groups.iter().any(|g| {
+            g.class
+                .as_deref()
+                .is_some_and(|c| wanted.iter().any(|w| w.eq_ignore_ascii_case(c)))
+        })
+    });
+    let is_member = rule
+        .is_member
+        .is_none_or(|want| facts.is_member == Some(want));
+    let paid = rule.paid_through.is_none_or(|want| {
+        let current = facts
+            .paid_through
+            .as_deref()
+            .and_then(date)
+            .is_some_and(|d| d.as_str() >= today);
+        (want == PaidThrough::Current) == current
+    });
+    any_of(&rule.status, Some(&facts.status_code))
+        && any_of(&rule.member_type, facts.member_type.as_deref())
+        && is_member
+        && in_group
+        && in_class
+        && paid
+}
+
+/// `yyyy-mm-dd` from an ISO date or date-time (iMIS writes `2020-01-15T00:00:00`).
+pub fn date(raw: &str) -> Option<String> {
+    let d = raw.get(..10)?;
+    let b = d.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ok = digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
+    let month: u32 = d[5..7].parse().ok()?;
+    let day: u32 = d[8..10].parse().ok()?;
+    (ok && (1..=12).contains(&month) && (1..=31).contains(&day)).then(|| d.to_owned())
+}
+
+pub fn today() -> String {
+    let days = crate::clock::unix_now().div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
