@@ -5,6 +5,7 @@ pub mod i18n;
 pub mod landing;
 pub mod login;
 pub mod logout;
+pub mod middleware;
 pub mod pages;
 pub mod return_to;
 pub mod session;

@@ -1,0 +1,73 @@
+//! The `demo` command's settings: a random session key and JWT secret, the demo members, and
+//! the Zendesk simulator at `/_simulator`. No configuration is read; `branding` lets an admin
+//! preview their member pages, `public_url` is where browsers reach it (default: the listening
+//! address).
+
+use std::net::TcpListener;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::config::{Branding, DirectorySettings, Settings};
+use crate::members::demo::demo_members;
+use crate::zendesk::simulator::Simulator;
+
+pub fn settings(
+    listener: &TcpListener,
+    public_url: Option<Url>,
+    branding: Branding,
+) -> anyhow::Result<(Settings, Simulator)> {
+    let address = listener.local_addr()?;
+    let public_url = match public_url {
+        Some(url) => url,
+        None => Url::parse(&format!("http://{address}"))?,
+    };
+    let simulator_url = public_url.join("/_simulator")?;
+    let secret = SecretString::from(crate::web::session::new_token()?);
+    let settings = Settings {
+        listen_addr: address,
+        public_url: public_url.clone(),
+        session: crate::config::SessionSettings {
+            key: actix_web::cookie::Key::generate(),
+            ttl: std::time::Duration::from_secs(8 * 3600),
+            recheck: std::time::Duration::from_secs(900),
+        },
+        zendesk: crate::config::ZendeskSettings {
+            subdomain: "demo".into(),
+            url: simulator_url.clone(),
+            jwt_secret: secret.clone(),
+            brand_hosts: Vec::new(),
+        },
+        zendesk_api: crate::config::ZendeskApiSettings {
+            auth: crate::config::ZendeskApiAuth::OAuthToken(SecretString::from("demo")),
+            timeout: std::time::Duration::from_secs(5),
+            cache_ttl: std::time::Duration::ZERO,
+        },
+        safety: crate::config::SafetySettings {
+            mode: crate::config::SafetyMode::Strict,
+            recheck: std::time::Duration::from_secs(300),
+            agent_sso: Default::default(),
+        },
+        shutdown: crate::config::ShutdownSettings {
+            drain: std::time::Duration::ZERO,
+            timeout: std::time::Duration::from_secs(5),
+        },
+        throttle: Default::default(),
+        policy: Default::default(),
+        breaker: Default::default(),
+        trusted_proxies: Vec::new(),
+        directory: DirectorySettings::File {
+            path: "(built-in demo members)".into(),
+            members: demo_members()?,
+        },
+        phone: Default::default(),
+        log_format: crate::config::LogFormat::Pretty,
+        branding,
+        locale_ids: Vec::new(),
+        unlinked_end_users: Default::default(),
+        mail: None,
+        warnings: Vec::new(),
+    };
+    let simulator = Simulator::new(&secret, &public_url, simulator_url);
+    Ok((settings, simulator))
+}

@@ -1,0 +1,169 @@
+//! The shared state every handler sees, assembled from validated settings: the member
+//! directory, the Zendesk API and its safety guard (which refuses to start on an unsafe
+//! Zendesk), the sign-in pipeline, cookies, pages and the policies of the HTTP edge.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use actix_web::web;
+use anyhow::Context;
+use url::Url;
+
+use super::StartupError;
+use crate::audit::Audit;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::members::MemberDirectory;
+use crate::members::demo::DEMO_MEMBERS;
+use crate::metrics::Metrics;
+use crate::signin::Pipeline;
+use crate::web::middleware::{default_csp, delivery_csp};
+use crate::web::pages::MemberPages;
+use crate::web::return_to::ReturnToPolicy;
+use crate::web::session::{CookieSealer, SignedOut};
+use crate::web::throttle::Throttle;
+use crate::web::{AppState, DemoInfo};
+use crate::zendesk::api::ZendeskApi;
+use crate::zendesk::jwt::JwtSigner;
+use crate::zendesk::safety::{ConfigVerdict, GuardSettings, SafetyGuard};
+use crate::zendesk::simulator::Simulator;
+
+pub struct Built {
+    pub state: web::Data<AppState>,
+    pub simulator: Option<web::Data<Simulator>>,
+    /// The Content-Security-Policy of every page but the delivery page.
+    pub default_csp: String,
+    pub https: bool,
+}
+
+pub async fn build(
+    settings: &Settings,
+    address: SocketAddr,
+    simulator: Option<Simulator>,
+) -> anyhow::Result<Built> {
+    let metrics = Metrics::new();
+    let directory = crate::members::open(
+        &settings.directory,
+        &settings.phone,
+        settings.policy.needs_groups(),
+        &metrics,
+        settings.breaker,
+    )?;
+    let mailer = Arc::new(match (&settings.mail, &simulator) {
+        (Some(mail), None) => Mailer::smtp(mail)?,
+        // The demo keeps its mail; without mail settings `deny` or `link` was chosen.
+        _ => Mailer::demo_mailbox(),
+    });
+    let simulator = simulator.map(|s| web::Data::new(s.with_mailbox(mailer.clone())));
+    let safety = safety_guard(settings, address, &metrics, simulator.is_some()).await?;
+    let return_to = ReturnToPolicy::new(
+        &settings.zendesk.url,
+        &settings.zendesk.subdomain,
+        &settings.zendesk.brand_hosts,
+    );
+    let img_src = match &settings.branding.logo_url {
+        Some(logo) => format!("'self' {}", logo.origin().ascii_serialization()),
+        None => "'self'".to_owned(),
+    };
+    let form_action: Vec<String> =
+        std::iter::once(settings.public_url.origin().ascii_serialization())
+            .chain(return_to.origins())
+            .collect();
+    let zendesk_base = settings
+        .zendesk
+        .url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let https = settings.public_url.scheme() == "https";
+    let session_ttl = session_ttl(settings, directory.as_ref());
+    let state = AppState {
+        signin: Pipeline {
+            directory,
+            policy: settings.policy.clone(),
+            safety,
+            jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
+            audit: Audit::new(metrics.clone()),
+            metrics,
+            session_recheck: settings.session.recheck,
+            unlinked_end_users: settings.unlinked_end_users,
+            verifications: Default::default(),
+        },
+        mailer,
+        cookies: CookieSealer::new(settings.session.key.clone(), https),
+        signed_out: SignedOut::new(session_ttl),
+        session_ttl,
+        return_to,
+        jwt_endpoint: format!("{zendesk_base}/access/jwt"),
+        zendesk_base,
+        delivery_csp: actix_web::http::header::HeaderValue::from_str(&delivery_csp(
+            &img_src,
+            &form_action,
+        ))
+        .context("the delivery page's Content-Security-Policy is not a valid header")?,
+        draining: Arc::new(AtomicBool::new(false)),
+        throttle: Throttle::new(settings.throttle),
+        trusted_proxies: settings.trusted_proxies.clone(),
+        pages: MemberPages::new(&settings.branding, &settings.locale_ids)?,
+        demo: simulator.as_ref().map(|_| DemoInfo {
+            help_centre: settings
+                .zendesk
+                .url
+                .join("/_simulator/hc")
+                .unwrap_or_else(|_| settings.zendesk.url.clone()),
+            members: DEMO_MEMBERS,
+        }),
+    };
+    Ok(Built {
+        state: web::Data::new(state),
+        simulator,
+        default_csp: default_csp(&img_src),
+        https,
+    })
+}
+
+/// The Zendesk API and the account-safety guard; refuses to start while Zendesk's
+/// configuration is unsafe or unreadable.
+async fn safety_guard(
+    settings: &Settings,
+    address: SocketAddr,
+    metrics: &Metrics,
+    demo: bool,
+) -> anyhow::Result<Arc<SafetyGuard>> {
+    // The demo's simulated Zendesk is this server: ask it on the address it listens on.
+    let api_base = match demo {
+        true => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
+        false => settings.zendesk.url.clone(),
+    };
+    let api = ZendeskApi::new(
+        &api_base,
+        &settings.zendesk_api,
+        metrics.clone(),
+        settings.breaker,
+    )?;
+    let safety = Arc::new(SafetyGuard::new(
+        api,
+        GuardSettings {
+            mode: settings.safety.mode,
+            public_url: settings.public_url.clone(),
+            jwt_secret: settings.zendesk.jwt_secret.clone(),
+            agent_sso: settings.safety.agent_sso,
+            cache_ttl: settings.zendesk_api.cache_ttl,
+        },
+    ));
+    // In demo mode the simulated Zendesk answers from this very server, once it runs.
+    if !demo && let ConfigVerdict::Unsafe { reason, .. } = safety.verify_config().await {
+        return Err(StartupError::UnsafeZendeskConfig(reason).into());
+    }
+    safety.clone().spawn_rechecks(settings.safety.recheck, demo);
+    Ok(safety)
+}
+
+/// Without a way to read a member again, a session lasts no longer than a re-check.
+fn session_ttl(settings: &Settings, directory: &dyn MemberDirectory) -> std::time::Duration {
+    match directory.can_look_up() {
+        true => settings.session.ttl,
+        false => settings.session.ttl.min(settings.session.recheck),
+    }
+}
