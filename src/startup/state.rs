@@ -62,10 +62,7 @@ pub async fn build(
         &settings.zendesk.subdomain,
         &settings.zendesk.brand_hosts,
     );
-    let img_src = match &settings.branding.logo_url {
-        Some(logo) => format!("'self' {}", logo.origin().ascii_serialization()),
-        None => "'self'".to_owned(),
-    };
+    let img_src = img_src(settings);
     let form_action: Vec<String> =
         std::iter::once(settings.public_url.origin().ascii_serialization())
             .chain(return_to.origins())
@@ -106,14 +103,7 @@ pub async fn build(
         throttle: Throttle::new(settings.throttle),
         trusted_proxies: settings.trusted_proxies.clone(),
         pages: MemberPages::new(&settings.branding, &settings.locale_ids)?,
-        demo: simulator.as_ref().map(|_| DemoInfo {
-            help_centre: settings
-                .zendesk
-                .url
-                .join("/_simulator/hc")
-                .unwrap_or_else(|_| settings.zendesk.url.clone()),
-            members: DEMO_MEMBERS,
-        }),
+        demo: simulator.as_ref().map(|_| demo_info(settings)),
     };
     Ok(Built {
         state: web::Data::new(state),
@@ -165,5 +155,25 @@ fn session_ttl(settings: &Settings, directory: &dyn MemberDirectory) -> std::tim
     match directory.can_look_up() {
         true => settings.session.ttl,
         false => settings.session.ttl.min(settings.session.recheck),
+    }
+}
+
+/// Images may come from this bridge and from BRAND_LOGO_URL's origin.
+fn img_src(settings: &Settings) -> String {
+    match &settings.branding.logo_url {
+        Some(logo) => format!("'self' {}", logo.origin().ascii_serialization()),
+        None => "'self'".to_owned(),
+    }
+}
+
+/// What the demo's start page shows: the simulated help centre and the demo members.
+fn demo_info(settings: &Settings) -> DemoInfo {
+    DemoInfo {
+        help_centre: settings
+            .zendesk
+            .url
+            .join("/_simulator/hc")
+            .unwrap_or_else(|_| settings.zendesk.url.clone()),
+        members: DEMO_MEMBERS,
     }
 }

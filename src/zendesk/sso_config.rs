@@ -223,32 +223,7 @@ pub fn assess(reading: &SsoReading, expect: &Expectations) -> Vec<Finding> {
     }
     let active: Vec<_> = reading.configs.iter().filter(|c| c.active).collect();
     for c in &active {
-        if c.update_external_ids == Some(true) {
-            push(
-                "update_external_ids_on",
-                Level::Refuse,
-                format!(
-                    "the {} configuration \"{}\" has \"Update of external IDs?\" \
-                     (update_external_ids) On: any member could take over the Zendesk account \
-                     that has their e-mail address, staff included. Switch it Off in Admin \
-                     Center > Account > Security > Single sign-on, then start the bridge again.",
-                    c.mode.as_str(),
-                    c.label
-                ),
-            );
-        } else if c.is_active_jwt() && c.update_external_ids.is_none() {
-            push(
-                "zendesk_config_unreadable",
-                Level::Refuse,
-                format!(
-                    "the active configuration \"{}\" (mode {}) does not say whether \"Update of \
-                     external IDs?\" is On (update_external_ids missing or not a boolean); the \
-                     bridge does not serve until it can read it",
-                    c.label,
-                    c.mode.as_str()
-                ),
-            );
-        }
+        external_id_findings(c, &mut push);
     }
     let jwt: Vec<_> = active.iter().filter(|c| c.is_active_jwt()).collect();
     if jwt.is_empty() {
@@ -347,6 +322,47 @@ fn assess_one(
             ),
         );
     }
+    url_findings(c, login, logout, same, push);
+}
+
+/// "Update of external IDs?" On, or not readable where it matters.
+fn external_id_findings(c: &SsoConfig, push: &mut dyn FnMut(&'static str, Level, String)) {
+    if c.update_external_ids == Some(true) {
+        push(
+            "update_external_ids_on",
+            Level::Refuse,
+            format!(
+                "the {} configuration \"{}\" has \"Update of external IDs?\" \
+                 (update_external_ids) On: any member could take over the Zendesk account \
+                 that has their e-mail address, staff included. Switch it Off in Admin \
+                 Center > Account > Security > Single sign-on, then start the bridge again.",
+                c.mode.as_str(),
+                c.label
+            ),
+        );
+    } else if c.is_active_jwt() && c.update_external_ids.is_none() {
+        push(
+            "zendesk_config_unreadable",
+            Level::Refuse,
+            format!(
+                "the active configuration \"{}\" (mode {}) does not say whether \"Update of \
+                 external IDs?\" is On (update_external_ids missing or not a boolean); the \
+                 bridge does not serve until it can read it",
+                c.label,
+                c.mode.as_str()
+            ),
+        );
+    }
+}
+/// The remote login and logout URLs point at this bridge.
+fn url_findings(
+    c: &SsoConfig,
+    login: &str,
+    logout: &str,
+    same: &dyn Fn(&Option<String>, &str) -> bool,
+    push: &mut dyn FnMut(&'static str, Level, String),
+) {
+    let label = &c.label;
     if !same(&c.remote_login_url, login) {
         push(
             "zendesk_sso_urls",

@@ -1,0 +1,126 @@
+//! The member directory (iMIS or a members file), phone numbers and the access policy file.
+
+use super::env::{RawSettings, Validator};
+use super::*;
+
+impl Validator {
+    pub(super) fn directory(&mut self, raw: &RawSettings) -> Option<DirectorySettings> {
+        match non_empty(raw.member_directory.as_deref()).unwrap_or("imis") {
+            "imis" => self.imis(raw).map(DirectorySettings::Imis),
+            "file" => self.members_file(raw.members_file.as_deref()),
+            other => {
+                self.problem(
+                    "MEMBER_DIRECTORY",
+                    format!("must be `imis` or `file`, not `{other}`"),
+                );
+                None
+            }
+        }
+    }
+    pub(super) fn imis(&mut self, raw: &RawSettings) -> Option<ImisSettings> {
+        let base_url = match non_empty(raw.imis_base_url.as_deref()) {
+            Some(value) => self.web_url("IMIS_BASE_URL", value),
+            None => {
+                self.problem(
+                    "IMIS_BASE_URL",
+                    "is required with MEMBER_DIRECTORY=imis: the iMIS site root, e.g. \
+                     `https://members.example.org` or `https://example.org/imis`",
+                );
+                None
+            }
+        };
+        let username = non_empty(raw.imis_service_username.as_deref()).map(str::to_owned);
+        let password = self.optional_secret(
+            "IMIS_SERVICE_PASSWORD",
+            raw.imis_service_password.clone(),
+            raw.imis_service_password_file.clone(),
+        );
+        let service_account = self
+            .both(
+                ("IMIS_SERVICE_USERNAME", username),
+                ("IMIS_SERVICE_PASSWORD", password),
+                " (or unset both to look profiles up with the member's own token)",
+            )
+            .map(|(username, password)| ServiceAccount { username, password });
+        let timeout = self.number(
+            "IMIS_TIMEOUT_MS",
+            raw.imis_timeout_ms.as_deref(),
+            DEFAULT_IMIS_TIMEOUT_MS,
+            100..=60_000,
+            "milliseconds",
+        );
+        Some(ImisSettings {
+            base_url: base_url?,
+            service_account,
+            timeout: Duration::from_millis(timeout),
+        })
+    }
+    pub(super) fn members_file(&mut self, path: Option<&str>) -> Option<DirectorySettings> {
+        let Some(path) = non_empty(path) else {
+            self.problem(
+                "MEMBERS_FILE",
+                "is required with MEMBER_DIRECTORY=file: a TOML file of members (see README, \
+                 `zendesk-sso-bridge hash-password` makes the hashes)",
+            );
+            return None;
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                self.problem("MEMBERS_FILE", format!("`{path}` cannot be read: {e}"));
+                return None;
+            }
+        };
+        match crate::members::file::parse_members(&text) {
+            Ok(members) => Some(DirectorySettings::File {
+                path: PathBuf::from(path),
+                members,
+            }),
+            Err(e) => {
+                self.problem("MEMBERS_FILE", format!("`{path}`: {e}"));
+                None
+            }
+        }
+    }
+    pub(super) fn phone_policy(&mut self, raw: &RawSettings) -> PhonePolicy {
+        let country =
+            non_empty(raw.member_phone_country.as_deref()).unwrap_or(DEFAULT_PHONE_COUNTRY);
+        let types = non_empty(raw.imis_phone_types.as_deref()).unwrap_or(DEFAULT_PHONE_TYPES);
+        let types: Vec<String> = types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        match PhonePolicy::new(country) {
+            Some(policy) => policy.with_preferred_types(types),
+            None => {
+                self.problem(
+                    "MEMBER_PHONE_COUNTRY",
+                    format!(
+                        "`{country}` is not a two-letter country code such as `US`, `GB` or `FR`"
+                    ),
+                );
+                PhonePolicy::default().with_preferred_types(types)
+            }
+        }
+    }
+    pub(super) fn policy(&mut self, path: Option<&str>) -> Policy {
+        let Some(path) = non_empty(path) else {
+            return Policy::default();
+        };
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| format!("`{path}` cannot be read: {e}"))
+            .and_then(|text| Policy::parse(&text).map_err(|e| format!("`{path}`: {e}")));
+        match parsed {
+            Ok(policy) => {
+                self.warnings.extend(policy.warnings());
+                policy
+            }
+            Err(e) => {
+                self.problem("POLICY_FILE", e);
+                Policy::default()
+            }
+        }
+    }
+}
