@@ -9,12 +9,10 @@
 pub mod wire;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use moka::Expiry;
-use moka::future::Cache;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -25,7 +23,8 @@ use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
 use crate::upstream::{
-    BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
+    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, retry_after,
+    timed_send,
 };
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
@@ -55,30 +54,12 @@ pub struct ImisDirectory {
     http: reqwest::Client,
     base: Url,
     service: Option<ServiceAccount>,
-    service_token: Cache<(), Arc<ServiceToken>>,
+    service_token: TokenCache,
     phone: PhonePolicy,
     metrics: Metrics,
     health: UpstreamHealth,
     /// Look up group memberships too (when `POLICY_FILE` uses them).
     fetch_groups: bool,
-}
-
-struct ServiceToken {
-    token: SecretString,
-    lifetime: Duration,
-}
-
-struct ServiceTokenExpiry;
-
-impl Expiry<(), Arc<ServiceToken>> for ServiceTokenExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &(),
-        value: &Arc<ServiceToken>,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(value.lifetime)
-    }
 }
 
 /// The outcome of a password grant.
@@ -110,10 +91,7 @@ impl ImisDirectory {
             http,
             base: settings.base_url.clone(),
             service: settings.service_account.clone(),
-            service_token: Cache::builder()
-                .max_capacity(1)
-                .expire_after(ServiceTokenExpiry)
-                .build(),
+            service_token: TokenCache::default(),
             phone,
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
@@ -164,17 +142,7 @@ impl ImisDirectory {
         operation: &'static str,
         request: RequestBuilder,
     ) -> reqwest::Result<Response> {
-        let started = Instant::now();
-        let result = send_fresh_if_stale(request).await;
-        let outcome = match &result {
-            Ok(r) if r.status().is_server_error() => "error",
-            Ok(_) => "ok",
-            Err(e) if e.is_timeout() => "timeout",
-            Err(_) => "error",
-        };
-        self.metrics
-            .upstream_call(UPSTREAM, operation, outcome, started.elapsed());
-        result
+        timed_send(&self.metrics, UPSTREAM, operation, request).await
     }
 
     /// `POST /token` with `grant_type=password`.
@@ -253,7 +221,9 @@ impl ImisDirectory {
             let result = self.send(operation, request).await;
             let wait = match &result {
                 Err(e) if e.is_connect() => Some(RETRY_BACKOFF),
-                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some(retry_after(r)),
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    Some(retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER))
+                }
                 Ok(r) if matches!(r.status().as_u16(), 502..=504) => Some(RETRY_BACKOFF),
                 _ => None,
             };
@@ -357,9 +327,9 @@ impl ImisDirectory {
     }
 
     /// The service account's token, from the cache or a fresh password grant.
-    async fn service_token(&self, account: &ServiceAccount) -> anyhow::Result<Arc<ServiceToken>> {
+    async fn service_token(&self, account: &ServiceAccount) -> anyhow::Result<Arc<CachedToken>> {
         self.service_token
-            .try_get_with((), async {
+            .get_or_fetch(async {
                 let request = self
                     .http
                     .post(self.endpoint(&["token"]))
@@ -387,19 +357,12 @@ impl ImisDirectory {
                     .access_token
                     .filter(|t| !t.trim().is_empty())
                     .ok_or_else(|| anyhow!("iMIS /token answered 200 without an access_token"))?;
-                let lifetime = parsed
-                    .expires_in
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(Duration::from_secs_f64)
-                    .unwrap_or(TOKEN_DEFAULT_LIFETIME);
-                let lifetime = lifetime
-                    .saturating_sub(TOKEN_EARLY_RENEWAL)
-                    .max(Duration::from_secs(10));
-                Ok(Arc::new(ServiceToken {
-                    token: SecretString::from(token),
-                    lifetime,
-                }))
+                Ok(Arc::new(CachedToken::new(
+                    SecretString::from(token),
+                    parsed.expires_in.and_then(|s| s.trim().parse::<f64>().ok()),
+                    TOKEN_DEFAULT_LIFETIME,
+                    TOKEN_EARLY_RENEWAL,
+                )))
             })
             .await
             .map_err(|e: Arc<anyhow::Error>| anyhow!("{e:#}"))
@@ -414,7 +377,7 @@ impl ImisDirectory {
         let token = self.service_token(account).await?;
         match self.lookup(user_name, &token.token).await {
             Err(LookupError::Unauthorized) => {
-                self.service_token.invalidate(&()).await;
+                self.service_token.forget().await;
                 let token = self.service_token(account).await?;
                 match self.lookup(user_name, &token.token).await {
                     Err(LookupError::Unauthorized) => Err(anyhow!(
@@ -427,17 +390,6 @@ impl ImisDirectory {
             other => other,
         }
     }
-}
-
-fn retry_after(response: &Response) -> Duration {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(RETRY_BACKOFF)
-        .min(MAX_RETRY_AFTER)
 }
 
 #[async_trait]

@@ -8,23 +8,25 @@
 //! at most [`MAX_RETRY_AFTER`]. Rate-limit headers feed `/metrics`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use base64::Engine;
-use moka::future::Cache;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::metrics::Metrics;
 use crate::upstream::{
-    BreakerSettings, UpstreamHealth, http_client, jittered, send_fresh_if_stale,
+    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, retry_after,
+    timed_send,
 };
 use crate::zendesk::sso_config::SsoReading;
+use wire::{OAuthTokenWire, TokenEnvelope, UserEnvelope, UsersPage, users, with_identities};
+
+mod wire;
 
 /// How the bridge reads Zendesk users (the account-safety rules need it).
 #[derive(Debug, Clone)]
@@ -162,142 +164,13 @@ pub enum ApiError {
     Unavailable(#[source] anyhow::Error),
 }
 
-// ---- wire types -------------------------------------------------------------------------------
-
-/// A string, a number, or null/missing.
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
-fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-#[derive(Deserialize)]
-struct UserWire {
-    id: u64,
-    #[serde(default, deserialize_with = "lenient_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    email: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    external_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    role: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool")]
-    suspended: Option<bool>,
-}
-
-impl From<UserWire> for ZendeskUser {
-    fn from(w: UserWire) -> Self {
-        Self {
-            id: w.id,
-            name: w.name.unwrap_or_default(),
-            email: w.email,
-            other_emails: Vec::new(),
-            external_id: w.external_id,
-            role: ZendeskRole::parse(w.role.as_deref()),
-            suspended: w.suspended.unwrap_or(false),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct UsersPage {
-    #[serde(default)]
-    users: Vec<UserWire>,
-    /// Side-loaded with `include=identities`; `None` when Zendesk did not side-load them.
-    #[serde(default)]
-    identities: Option<Vec<IdentityWire>>,
-    #[serde(default)]
-    next_page: Option<String>,
-    #[serde(default)]
-    meta: Option<PageMeta>,
-    #[serde(default)]
-    links: Option<PageLinks>,
-}
-
-#[derive(Deserialize)]
-struct IdentityWire {
-    #[serde(default)]
-    user_id: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    r#type: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    value: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PageMeta {
-    #[serde(default)]
-    has_more: bool,
-}
-
-#[derive(Deserialize)]
-struct PageLinks {
-    #[serde(default)]
-    next: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct UserEnvelope {
-    user: UserWire,
-}
-
-#[derive(Deserialize)]
-struct TokenEnvelope {
-    token: TokenWire,
-}
-
-#[derive(Deserialize)]
-struct TokenWire {
-    #[serde(default)]
-    scopes: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    expires_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthTokenWire {
-    #[serde(default, deserialize_with = "lenient_string")]
-    access_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<f64>,
-}
-
 // ---- the client -------------------------------------------------------------------------------
-
-struct CachedToken {
-    token: SecretString,
-    lifetime: Duration,
-}
-
-struct TokenExpiry;
-
-impl moka::Expiry<(), Arc<CachedToken>> for TokenExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &(),
-        value: &Arc<CachedToken>,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.lifetime)
-    }
-}
 
 pub struct ZendeskApi {
     http: reqwest::Client,
     base: Url,
     auth: ZendeskApiAuth,
-    oauth_token: Cache<(), Arc<CachedToken>>,
+    oauth_token: TokenCache,
     metrics: Metrics,
     health: UpstreamHealth,
 }
@@ -315,10 +188,7 @@ impl ZendeskApi {
             http,
             base: base.clone(),
             auth: settings.auth.clone(),
-            oauth_token: Cache::builder()
-                .max_capacity(1)
-                .expire_after(TokenExpiry)
-                .build(),
+            oauth_token: TokenCache::default(),
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
         })
@@ -344,7 +214,7 @@ impl ZendeskApi {
             return Ok(None);
         };
         self.oauth_token
-            .try_get_with((), async {
+            .get_or_fetch(async {
                 let request = self.http.post(self.endpoint("/oauth/tokens")).json(&json!({
                     "grant_type": "client_credentials",
                     "client_id": client_id,
@@ -365,17 +235,12 @@ impl ZendeskApi {
                         "Zendesk /oauth/tokens answered without an access_token"
                     ))
                 })?;
-                let lifetime = wire
-                    .expires_in
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(Duration::from_secs_f64)
-                    .unwrap_or(OAUTH_DEFAULT_LIFETIME)
-                    .saturating_sub(Duration::from_secs(60))
-                    .max(Duration::from_secs(10));
-                Ok(Arc::new(CachedToken {
-                    token: SecretString::from(token),
-                    lifetime,
-                }))
+                Ok(Arc::new(CachedToken::new(
+                    SecretString::from(token),
+                    wire.expires_in,
+                    OAUTH_DEFAULT_LIFETIME,
+                    Duration::from_secs(60),
+                )))
             })
             .await
             .map(Some)
@@ -425,17 +290,7 @@ impl ZendeskApi {
         operation: &'static str,
         request: RequestBuilder,
     ) -> Result<Response, ApiError> {
-        let started = Instant::now();
-        let result = send_fresh_if_stale(request).await;
-        let outcome = match &result {
-            Ok(r) if r.status().is_server_error() => "error",
-            Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-            Ok(_) => "ok",
-            Err(e) if e.is_timeout() => "timeout",
-            Err(_) => "error",
-        };
-        self.metrics
-            .upstream_call(UPSTREAM, operation, outcome, started.elapsed());
+        let result = timed_send(&self.metrics, UPSTREAM, operation, request).await;
         if let Ok(response) = &result {
             if let Some(remaining) = header_number(response, "x-rate-limit-remaining") {
                 self.metrics.zendesk_rate_limit_remaining(remaining);
@@ -477,7 +332,9 @@ impl ZendeskApi {
             let result = self.timed(operation, request).await;
             let wait = match &result {
                 Err(_) if idempotent => Some(RETRY_BACKOFF),
-                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some(retry_after(r)),
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    Some(retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER))
+                }
                 Ok(r) if idempotent && r.status().is_server_error() => Some(RETRY_BACKOFF),
                 _ => None,
             };
@@ -495,7 +352,7 @@ impl ZendeskApi {
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && bearer.is_some() && !renewed {
                 // A cached client-credentials token was revoked or expired early: renew once.
-                self.oauth_token.invalidate(&()).await;
+                self.oauth_token.forget().await;
                 renewed = true;
                 attempt = 0;
                 continue;
@@ -709,31 +566,6 @@ impl ZendeskApi {
     }
 }
 
-fn users(page: UsersPage) -> impl Iterator<Item = ZendeskUser> {
-    page.users.into_iter().map(ZendeskUser::from)
-}
-
-/// The page's users, each with its side-loaded e-mail identities (every identity whose value
-/// looks like an address counts, whatever its type: fail closed).
-fn with_identities(mut page: UsersPage) -> Vec<ZendeskUser> {
-    let identities = page.identities.take().unwrap_or_default();
-    users(page)
-        .map(|mut user| {
-            user.other_emails = identities
-                .iter()
-                .filter(|i| i.user_id == Some(user.id))
-                .filter(|i| {
-                    i.r#type.as_deref().is_none_or(|t| t != "phone_number")
-                        && i.value.as_deref().is_some_and(|v| v.contains('@'))
-                })
-                .filter_map(|i| i.value.clone())
-                .filter(|v| !user.has_primary_email(v))
-                .collect();
-            user
-        })
-        .collect()
-}
-
 fn unavailable(error: anyhow::Error) -> ApiError {
     ApiError::Unavailable(error)
 }
@@ -765,14 +597,6 @@ fn header_number(response: &Response, name: &str) -> Option<i64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-fn retry_after(response: &Response) -> Duration {
-    header_number(response, "retry-after")
-        .filter(|s| *s >= 0)
-        .map(|s| Duration::from_secs(s as u64))
-        .unwrap_or(RETRY_BACKOFF)
-        .min(MAX_RETRY_AFTER)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -784,22 +608,5 @@ mod tests {
         assert!(ZendeskRole::parse(Some("Admin")).is_staff());
         assert!(ZendeskRole::parse(Some("light-agent")).is_staff());
         assert!(ZendeskRole::parse(None).is_staff());
-    }
-
-    #[test]
-    fn users_read_tolerantly() {
-        let page: UsersPage = serde_json::from_str(
-            r#"{"users":[{"id":1,"email":"A@Example.org","external_id":12345,"role":"end-user","suspended":"false","extra":{}},
-                          {"id":2,"name":null,"external_id":"","role":"agent"}],"count":2}"#,
-        )
-        .expect("parses");
-        let users: Vec<_> = users(page).collect();
-        assert_eq!(users[0].external_id.as_deref(), Some("12345"));
-        assert!(users[0].has_email("a@example.org"));
-        assert!(!users[0].suspended);
-        assert_eq!(
-            users[1].external_id, None,
-            "an empty external id is no external id"
-        );
     }
 }

@@ -4,6 +4,10 @@
 //! one trial call is let through (half-open) — success closes the circuit, failure opens it
 //! again.
 
+mod plumbing;
+
+pub use plumbing::{CachedToken, TokenCache, retry_after, timed_send};
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,0 +1,112 @@
+//! What both upstream clients (iMIS and the Zendesk API) share besides the breaker: the timed
+//! send that feeds `/metrics`, `Retry-After` reading, and the cache of a bearer token that is
+//! renewed shortly before it expires.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::future::Cache;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use secrecy::SecretString;
+
+use super::send_fresh_if_stale;
+use crate::metrics::Metrics;
+
+/// Sends `request` (once more on a fresh connection if a pooled one had been closed) and
+/// records its duration and outcome for `upstream`/`operation`.
+pub async fn timed_send(
+    metrics: &Metrics,
+    upstream: &'static str,
+    operation: &'static str,
+    request: RequestBuilder,
+) -> reqwest::Result<Response> {
+    let started = Instant::now();
+    let result = send_fresh_if_stale(request).await;
+    let outcome = match &result {
+        Ok(r) if r.status().is_server_error() => "error",
+        Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        Ok(_) => "ok",
+        Err(e) if e.is_timeout() => "timeout",
+        Err(_) => "error",
+    };
+    metrics.upstream_call(upstream, operation, outcome, started.elapsed());
+    result
+}
+
+/// The answer's `Retry-After` in seconds, else `fallback`; never more than `max`.
+pub fn retry_after(response: &Response, fallback: Duration, max: Duration) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(fallback)
+        .min(max)
+}
+
+/// A bearer token and how long it may be used.
+pub struct CachedToken {
+    pub token: SecretString,
+    lifetime: Duration,
+}
+
+impl CachedToken {
+    /// Usable until `early` before the upstream's `expires_in` (else `default`), at least 10 s.
+    pub fn new(
+        token: SecretString,
+        expires_in: Option<f64>,
+        default: Duration,
+        early: Duration,
+    ) -> Self {
+        let lifetime = expires_in
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(default)
+            .saturating_sub(early)
+            .max(Duration::from_secs(10));
+        Self { token, lifetime }
+    }
+}
+
+struct TokenExpiry;
+
+impl moka::Expiry<(), Arc<CachedToken>> for TokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(),
+        value: &Arc<CachedToken>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.lifetime)
+    }
+}
+
+/// One upstream credential's token: fetched once however many requests need it at the same
+/// moment, kept for its lifetime, forgotten on demand (after a 401).
+pub struct TokenCache(Cache<(), Arc<CachedToken>>);
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(1)
+                .expire_after(TokenExpiry)
+                .build(),
+        )
+    }
+}
+
+impl TokenCache {
+    pub async fn get_or_fetch<E: Send + Sync + 'static>(
+        &self,
+        fetch: impl Future<Output = Result<Arc<CachedToken>, E>>,
+    ) -> Result<Arc<CachedToken>, Arc<E>> {
+        self.0.try_get_with((), fetch).await
+    }
+
+    pub async fn forget(&self) {
+        self.0.invalidate(&()).await;
+    }
+}
