@@ -1,7 +1,15 @@
 //! zendesk-sso-bridge: the Zendesk JWT remote-login URL for member systems such as iMIS.
 //!
-//! Reading order for a sign-in: [`web::login`] → [`members`] (authenticate, profile) →
-//! [`zendesk::jwt`] (mint) → [`web::pages`] (deliver). [`startup`] holds the route table.
+//! Reading order for a sign-in, one file a step:
+//! [`web::login`] (the HTTP edge: form, CSRF, limits) → [`signin`] (the one pipeline every way in
+//! ends in, and its one audit event) → [`members`] (who the member is: iMIS or a members file) →
+//! [`policy`] (who may sign in, which claims) → [`zendesk::safety`] (no sign-in takes over
+//! another account) → [`zendesk::jwt`] (mint) → [`web::pages`] (deliver).
+//! [`startup`] holds the route table and the middleware order; [`config`] reads the environment
+//! into each subsystem's settings; [`commands`] are the command-line commands.
+//!
+//! Modules depend downward only: `web` → `signin` → (`members`, `policy`, `zendesk`) →
+//! (`upstream`, `mail`, `metrics`, `audit`, `clock`, `ids`).
 
 pub mod audit;
 pub mod clock;

@@ -8,10 +8,10 @@
 #   5. peers          the hot path in Node/express and Python/Flask as Zendesk's samples do it;
 # with requests/s, p50/p99/p99.9, the server's CPU time per request, its peak RSS during each
 # scenario, the upstream requests one sign-in costs, start-up time and binary size, and appends
-# a section to bench/results/<date>.md. The server runs on core 0, wrk and the fakes on core 1.
-#   bench/run.sh                   # 10 s per scenario, 3 rounds of reference/hot path
-#   DURATION=30 ROUNDS=5 bench/run.sh
-#   PEERS=0 bench/run.sh           # without the Node/Python peers
+# a section to loadtest/results/<date>.md. The server runs on core 0, wrk and the fakes on core 1.
+#   loadtest/run.sh                   # 10 s per scenario, 3 rounds of reference/hot path
+#   DURATION=30 ROUNDS=5 loadtest/run.sh
+#   PEERS=0 loadtest/run.sh           # without the Node/Python peers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10}
@@ -19,8 +19,8 @@ connections=${CONNECTIONS:-64}
 rounds=${ROUNDS:-3}
 peers=${PEERS:-1}
 port=19480; fake=19490; node_port=19300; py_port=19310
-results="bench/results/$(date -u +%Y-%m-%d).md"
-command_line="DURATION=$duration ROUNDS=$rounds PEERS=$peers bench/run.sh"
+results="loadtest/results/$(date -u +%Y-%m-%d).md"
+command_line="DURATION=$duration ROUNDS=$rounds PEERS=$peers loadtest/run.sh"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --locked --bin zendesk-sso-bridge --example fake-upstreams
@@ -152,14 +152,14 @@ measure signin_20ms "$bridge" "http://127.0.0.1:$port/login" -s "$lua/signin.lua
 
 if [ "$peers" = 1 ]; then
   if command -v node >/dev/null; then
-    (cd bench/peers/node && { [ -d node_modules ] || npm install --silent --no-audit --no-fund; })
-    NODE_ENV=production PORT=$node_port taskset -c 0 node bench/peers/node/server.js & node_pid=$!; pids+=($node_pid)
+    (cd loadtest/peers/node && { [ -d node_modules ] || npm install --silent --no-audit --no-fund; })
+    NODE_ENV=production PORT=$node_port taskset -c 0 node loadtest/peers/node/server.js & node_pid=$!; pids+=($node_pid)
     until curl -fs -o /dev/null "http://127.0.0.1:$node_port/healthz"; do sleep 0.05; done
     measure peer_node "$node_pid" "http://127.0.0.1:$node_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"
   fi
-  venv=bench/peers/python/.venv
-  [ -x "$venv/bin/gunicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q -r bench/peers/python/requirements.txt; }
-  (cd bench/peers/python && exec taskset -c 0 .venv/bin/gunicorn -w 1 -b "127.0.0.1:$py_port" app:app >/dev/null 2>&1) & pids+=($!)
+  venv=loadtest/peers/python/.venv
+  [ -x "$venv/bin/gunicorn" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q -r loadtest/peers/python/requirements.txt; }
+  (cd loadtest/peers/python && exec taskset -c 0 .venv/bin/gunicorn -w 1 -b "127.0.0.1:$py_port" app:app >/dev/null 2>&1) & pids+=($!)
   until curl -fs -o /dev/null "http://127.0.0.1:$py_port/healthz"; do sleep 0.05; done
   worker=$(pgrep -P "${pids[-1]}" | head -1)
   measure peer_python "$worker" "http://127.0.0.1:$py_port/login?return_to=%2Fhc%2Fen-us%2Frequests" -s "$lua/report.lua"

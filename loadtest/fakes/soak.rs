@@ -1,4 +1,4 @@
-//! Load/soak driver for scripts/soak.sh: for a bounded time, `--concurrency` workers run a mix
+//! Load/soak driver for loadtest/soak.sh: for a bounded time, `--concurrency` workers run a mix
 //! of full sign-ins (60 %), session re-uses (30 %) and attacks (10 %: wrong passwords, open
 //! redirects, forged posts) against a running bridge on loopback, then print counts, unexpected
 //! answers and p50/p99 latency per kind. A test double, not part of the product.

@@ -21,7 +21,7 @@ use zendesk_sso_bridge::web::session::{CookieSealer, SESSION_COOKIE, Session};
 use zendesk_sso_bridge::zendesk::jwt::JwtSigner;
 
 /// The iMIS reference PersonData, shared with the mapping tests.
-const PERSON: &str = include_str!("../tests/fixtures/imis/person.json");
+const PERSON: &str = include_str!("../../tests/fixtures/imis/person.json");
 
 fn member() -> Member {
     Member {

@@ -2,8 +2,8 @@
 # Soak test (not part of CI): the release binary against local fake upstreams, a bounded mix of
 # sign-ins, session re-uses and attacks on loopback for SOAK_SECONDS (default 120), then the
 # errors, p50/p99 per kind and the bridge's RSS at start and end.
-#   scripts/soak.sh            # 2 minutes, 16 workers
-#   SOAK_SECONDS=600 SOAK_CONCURRENCY=32 LATENCY_MS=20 scripts/soak.sh
+#   loadtest/soak.sh            # 2 minutes, 16 workers
+#   SOAK_SECONDS=600 SOAK_CONCURRENCY=32 LATENCY_MS=20 loadtest/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${SOAK_SECONDS:-120}
