@@ -304,6 +304,15 @@ impl SafetyGuard {
     /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again
     /// now if it is not verified yet). Strict mode refuses while it cannot be read.
     pub async fn gate(&self) -> Result<(), Denial> {
+        // The hot path: a read lock and no copy while the verdict is settled.
+        let settled = match self.verdict.read().as_deref() {
+            Ok(ConfigVerdict::Safe { .. }) => Some(Ok(())),
+            Ok(ConfigVerdict::Unsafe { .. }) => Some(Err(Denial::ZendeskConfigUnsafe)),
+            _ => None,
+        };
+        if let Some(settled) = settled {
+            return settled;
+        }
         let verdict = match self.verdict() {
             ConfigVerdict::Unverified { .. } => self.verify_config().await,
             verdict => verdict,
