@@ -97,3 +97,10 @@ verify-send-failed-title = Der Code konnte nicht gesendet werden
 verify-send-failed-text = Beim Senden der E-Mail ist ein Fehler aufgetreten. Bitte versuchen Sie es in einigen Minuten erneut.
 verify-mail-subject = Ihr Anmeldecode für das Hilfe-Center
 verify-mail-body = Ihr Code lautet { $code }. Geben Sie ihn innerhalb von 10 Minuten auf der Anmeldeseite ein. Wenn Sie sich nicht beim Hilfe-Center von { $org } anmelden wollten, ignorieren Sie diese E-Mail: Ohne den Code geschieht nichts.
+
+login-member-site = Mit Ihrem Mitgliedskonto anmelden
+login-or-password = Oder melden Sie sich mit Benutzername und Passwort des Mitgliedersystems an:
+sso-expired-title = Ihre Anmeldung auf der Mitgliederseite ist abgelaufen
+sso-expired-text = Die Anmeldung über die Mitgliederseite gilt nur wenige Minuten und nur einmal. Beginnen Sie erneut: Vielleicht müssen Sie nichts eingeben.
+sso-unsolicited-title = Diese Anmeldung wurde nicht hier begonnen
+sso-unsolicited-text = Um sich beim Hilfe-Center anzumelden, beginnen Sie im Hilfe-Center oder auf dieser Seite.

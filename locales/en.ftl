@@ -103,3 +103,10 @@ verify-send-failed-title = We couldn't send the code
 verify-send-failed-text = Something went wrong while sending the e-mail. Please try again in a few minutes.
 verify-mail-subject = Your help-centre sign-in code
 verify-mail-body = Your code is { $code }. Enter it on the sign-in page within 10 minutes. If you did not try to sign in to the { $org } help centre, you can ignore this e-mail: nothing happens without the code.
+
+login-member-site = Sign in with your member account
+login-or-password = Or sign in with your member-system user name and password:
+sso-expired-title = Your member-site sign-in expired
+sso-expired-text = Signing in through the member site takes only a few minutes and each sign-in works once. Start again: you may not need to type anything.
+sso-unsolicited-title = This sign-in was not started here
+sso-unsolicited-text = To sign in to the help centre, start from the help centre or from this page.

@@ -97,3 +97,10 @@ verify-send-failed-title = No hemos podido enviar el código
 verify-send-failed-text = Algo falló al enviar el correo. Inténtelo de nuevo en unos minutos.
 verify-mail-subject = Su código de acceso al centro de ayuda
 verify-mail-body = Su código es { $code }. Introdúzcalo en la página de acceso en los próximos 10 minutos. Si no ha intentado acceder al centro de ayuda de { $org }, ignore este correo: sin el código no ocurre nada.
+
+login-member-site = Iniciar sesión con su cuenta de miembro
+login-or-password = O inicie sesión con el usuario y la contraseña del sistema de miembros:
+sso-expired-title = Su inicio de sesión en el sitio de miembros ha caducado
+sso-expired-text = El inicio de sesión a través del sitio de miembros solo dura unos minutos y sirve una vez. Empiece de nuevo: quizá no tenga que escribir nada.
+sso-unsolicited-title = Este inicio de sesión no empezó aquí
+sso-unsolicited-text = Para acceder al centro de ayuda, empiece desde el centro de ayuda o desde esta página.

@@ -97,3 +97,10 @@ verify-send-failed-title = Nous n'avons pas pu envoyer le code
 verify-send-failed-text = L'envoi de l'e-mail a échoué. Réessayez dans quelques minutes.
 verify-mail-subject = Votre code de connexion au centre d'aide
 verify-mail-body = Votre code est { $code }. Saisissez-le sur la page de connexion dans les 10 minutes. Si vous n'avez pas essayé de vous connecter au centre d'aide de { $org }, ignorez cet e-mail : rien ne se passe sans le code.
+
+login-member-site = Se connecter avec votre compte de membre
+login-or-password = Ou connectez-vous avec le nom d'utilisateur et le mot de passe du système des membres :
+sso-expired-title = Votre connexion au site des membres a expiré
+sso-expired-text = La connexion par le site des membres ne dure que quelques minutes et ne sert qu'une fois. Recommencez : vous n'aurez peut-être rien à saisir.
+sso-unsolicited-title = Cette connexion n'a pas commencé ici
+sso-unsolicited-text = Pour vous connecter au centre d'aide, commencez depuis le centre d'aide ou depuis cette page.

@@ -55,6 +55,13 @@ pub(super) struct RawSettings {
     pub(super) imis_service_password_file: Option<String>,
     pub(super) imis_timeout_ms: Option<String>,
     pub(super) imis_phone_types: Option<String>,
+    pub(super) sign_in_method: Option<String>,
+    pub(super) imis_sso_page_url: Option<String>,
+    pub(super) imis_sso_client_id: Option<String>,
+    pub(super) imis_sso_client_id_file: Option<String>,
+    pub(super) imis_sso_client_secret: Option<String>,
+    pub(super) imis_sso_client_secret_file: Option<String>,
+    pub(super) imis_logout_url: Option<String>,
     pub(super) log_format: Option<String>,
     pub(super) brand_name: Option<String>,
     pub(super) brand_logo_url: Option<String>,
@@ -139,6 +146,7 @@ pub(super) const OUR_PREFIXES: &[&str] = &[
     "SMTP_",
     "MAIL_",
     "UNLINKED_",
+    "SIGN_IN_",
 ];
 
 /// One thing wrong with the environment.

@@ -28,6 +28,7 @@ mod mail;
 mod members;
 mod pages;
 mod server;
+mod sso;
 #[cfg(test)]
 mod tests;
 mod zendesk;
@@ -88,6 +89,12 @@ pub struct Settings {
     pub unlinked_end_users: UnlinkedEndUsers,
     /// Outgoing mail (verification codes), when configured.
     pub mail: Option<MailSettings>,
+    /// Single sign-on from the iMIS site, when configured.
+    pub sso: Option<crate::members::imis::sso::SsoSettings>,
+    /// Which ways in the sign-in page offers.
+    pub sign_in_method: crate::signin::SignInMethod,
+    /// iMIS's SingleLogout page, visited after a normal sign-out.
+    pub imis_logout_url: Option<Url>,
     /// Risky-but-allowed choices, logged loudly at start-up.
     pub warnings: Vec<String>,
 }
@@ -200,6 +207,9 @@ impl Validator {
         let log_format = self.log_format(&raw);
         let mail = self.mail(&raw);
         let unlinked_end_users = self.unlinked_end_users(&raw, mail.is_some());
+        let sso = self.imis_sso(&raw);
+        let sign_in_method = self.sign_in_method(&raw, sso.is_some());
+        let imis_logout_url = self.imis_logout_url(&raw);
 
         match (
             listen_addr,
@@ -237,6 +247,9 @@ impl Validator {
                 locale_ids,
                 unlinked_end_users,
                 mail,
+                sso,
+                sign_in_method,
+                imis_logout_url,
                 warnings: self.warnings,
             }),
             _ => Err(ConfigError {

@@ -222,6 +222,19 @@ pub trait MemberDirectory: Send + Sync {
         email: &str,
     ) -> Result<Vec<MemberProfile>, DirectoryError>;
 
+    /// The member iMIS handed off from its own sign-in page (see [`imis::sso`]), with their
+    /// user name. By default the grant's user name is looked up like [`Self::profile_of`].
+    async fn profile_for_grant(
+        &self,
+        grant: &imis::sso::Grant,
+    ) -> Result<(MemberProfile, String), DirectoryError> {
+        let user_name = grant
+            .user_name
+            .clone()
+            .ok_or(DirectoryError::Refused(Refusal::NoMemberRecord))?;
+        Ok((self.profile_of(&user_name).await?, user_name))
+    }
+
     /// A cheap "can we reach it" check for `zendesk-sso-bridge check`, with a short description.
     async fn probe(&self) -> anyhow::Result<String>;
 

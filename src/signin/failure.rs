@@ -34,6 +34,10 @@ pub enum Failure {
         #[source]
         source: anyhow::Error,
     },
+    #[error("the member-site hand-off expired, was used already, or was forged")]
+    HandOffExpired,
+    #[error("a member-site hand-off this bridge did not start")]
+    HandOffUnsolicited,
     #[error("the code entered is not the one sent")]
     WrongCode,
     #[error("the code expired, was used, or ran out of tries")]
@@ -65,6 +69,13 @@ impl Failure {
         }
     }
 
+    pub fn member_system_unavailable(source: anyhow::Error) -> Self {
+        Failure::MemberSystemUnavailable {
+            error_id: error_id(),
+            source,
+        }
+    }
+
     pub fn from_directory(error: DirectoryError) -> Self {
         match error {
             DirectoryError::InvalidCredentials => Failure::InvalidCredentials,
@@ -91,6 +102,8 @@ impl Failure {
             Failure::MemberSystemUnavailable { .. } => "member_system_unavailable",
             Failure::VerificationNeeded(_) => "email_verification_required",
             Failure::WrongCode => "wrong_code",
+            Failure::HandOffExpired => "imis_sso_expired",
+            Failure::HandOffUnsolicited => "imis_sso_unsolicited",
             Failure::CodeExpired => "code_expired",
             Failure::Unexpected { .. } => "unexpected",
         }

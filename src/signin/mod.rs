@@ -57,6 +57,18 @@ pub struct Session {
     pub checked_at: i64,
 }
 
+/// Which ways in the sign-in page offers (`SIGN_IN_METHOD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignInMethod {
+    /// The member site's own sign-in page, handed off by iMIS single sign-on.
+    ImisSso,
+    /// Our form, proved with the member system's password grant.
+    #[default]
+    Password,
+    /// "Sign in with your member account" above the password form.
+    Both,
+}
+
 /// How the member was identified; the audit `reason` of a success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Way {

@@ -66,6 +66,9 @@ pub fn settings(
         locale_ids: Vec::new(),
         unlinked_end_users: Default::default(),
         mail: None,
+        sso: None,
+        sign_in_method: Default::default(),
+        imis_logout_url: None,
         warnings: Vec::new(),
     };
     let simulator = Simulator::new(&secret, &public_url, simulator_url);

@@ -19,7 +19,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Settings, ShutdownSettings};
 use crate::telemetry::RootSpan;
 use crate::web::middleware::{record_metrics, refuse_long_queries, security_headers};
-use crate::web::{health, landing, login, logout, verify};
+use crate::web::{health, imis_sso, landing, login, logout, verify};
 use crate::zendesk::simulator::Simulator;
 
 /// Why `serve` will not start although the configuration is valid.
@@ -38,6 +38,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/login/verify", web::post().to(verify::submit))
+        .route("/login/sso", web::get().to(imis_sso::begin))
+        .route("/imis/sso", web::post().to(imis_sso::hand_off))
         .route("/logout", web::get().to(logout::logout))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -16,12 +16,14 @@ use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::members::MemberDirectory;
 use crate::members::demo::DEMO_MEMBERS;
+use crate::members::imis::sso::SsoClient;
 use crate::metrics::Metrics;
 use crate::signin::Pipeline;
+use crate::web::imis_sso::JOURNEY_TTL;
 use crate::web::middleware::{default_csp, delivery_csp};
 use crate::web::pages::MemberPages;
 use crate::web::return_to::ReturnToPolicy;
-use crate::web::session::{CookieSealer, SignedOut};
+use crate::web::session::{CookieSealer, OneUse, SignedOut};
 use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo};
 use crate::zendesk::api::ZendeskApi;
@@ -75,6 +77,7 @@ pub async fn build(
         .to_owned();
     let https = settings.public_url.scheme() == "https";
     let session_ttl = session_ttl(settings, directory.as_ref());
+    let metrics_for_sso = metrics.clone();
     let state = AppState {
         signin: Pipeline {
             directory,
@@ -88,6 +91,13 @@ pub async fn build(
             verifications: Default::default(),
         },
         mailer,
+        sign_in_method: settings.sign_in_method,
+        sso: match &settings.sso {
+            Some(sso) => Some(SsoClient::new(sso.clone(), metrics_for_sso)?),
+            None => None,
+        },
+        journeys_used: OneUse::new(JOURNEY_TTL),
+        imis_logout_url: settings.imis_logout_url.clone(),
         cookies: CookieSealer::new(settings.session.key.clone(), https),
         signed_out: SignedOut::new(session_ttl),
         session_ttl,

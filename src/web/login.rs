@@ -13,7 +13,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tracing_actix_web::RequestId;
 
-use crate::signin::{self, Attempt, Failure, Granted, Identity, Way};
+use crate::signin::{self, Attempt, Failure, Granted, Identity, SignInMethod, Way};
 use crate::web::AppState;
 use crate::web::i18n::Lang;
 use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage, TokenText};
@@ -21,7 +21,7 @@ use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, new_token,
 };
 use crate::web::throttle::{Gate, client_ip};
-use crate::web::verify;
+use crate::web::{imis_sso, verify};
 
 const MAX_USERNAME_LEN: usize = 256;
 const MAX_PASSWORD_LEN: usize = 1024;
@@ -56,7 +56,9 @@ pub fn status_of(failure: &Failure) -> StatusCode {
         Failure::BadRequest | Failure::MissingCredentials | Failure::WrongCode => {
             StatusCode::BAD_REQUEST
         }
-        Failure::CodeExpired => StatusCode::FORBIDDEN,
+        Failure::CodeExpired | Failure::HandOffExpired | Failure::HandOffUnsolicited => {
+            StatusCode::FORBIDDEN
+        }
         Failure::VerificationNeeded(_) => StatusCode::OK,
         Failure::InvalidCredentials => StatusCode::UNAUTHORIZED,
         Failure::FormExpired { .. } | Failure::Refused(_) | Failure::PolicyDenied { .. } => {
@@ -84,6 +86,8 @@ pub fn failure_page(failure: &Failure, pages: &MemberPages, lang: Lang) -> HttpR
         Failure::WrongCode | Failure::CodeExpired | Failure::VerificationNeeded(_) => {
             MessagePage::code_expired()
         }
+        Failure::HandOffExpired => MessagePage::hand_off_expired(),
+        Failure::HandOffUnsolicited => MessagePage::hand_off_unsolicited(),
         Failure::Refused(refusal) => MessagePage::refused(*refusal),
         Failure::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
         Failure::Throttled { retry_after } => {
@@ -142,6 +146,9 @@ pub async fn show(
                 response
             }
         };
+    }
+    if state.sign_in_method == SignInMethod::ImisSso {
+        return imis_sso::start(&state, lang, destination);
     }
     show_form(&state, destination, previous, lang)
         .unwrap_or_else(|failure| failure_page(&failure, &state.pages, lang))
@@ -355,6 +362,7 @@ fn login_form(
         status,
         &LoginPage {
             chrome: state.pages.chrome(lang),
+            member_site: state.sign_in_method == SignInMethod::Both,
             csrf_token,
             username: &username,
             error,

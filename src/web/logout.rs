@@ -74,6 +74,16 @@ pub async fn logout(
                 .signin
                 .audit
                 .sign_out(request_id, member_id.as_deref());
+            // Signing out of the help centre signs out of the member site too.
+            if let Some(single_logout) = &state.imis_logout_url {
+                let mut response = HttpResponse::SeeOther()
+                    .insert_header((actix_web::http::header::LOCATION, single_logout.as_str()))
+                    .finish();
+                for name in [SESSION_COOKIE, LOGIN_COOKIE] {
+                    let _ = response.add_cookie(&state.cookies.removal(name));
+                }
+                return response;
+            }
             let back = other
                 .and_then(|q| q.return_to)
                 .and_then(|r| state.return_to.check(&r).ok())

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod i18n;
+pub mod imis_sso;
 pub mod landing;
 pub mod login;
 pub mod logout;
@@ -26,6 +27,14 @@ pub struct AppState {
     pub cookies: CookieSealer,
     /// Sessions ended by a sign-out, refused until they would have expired anyway.
     pub signed_out: SignedOut,
+    /// Which ways in the sign-in page offers (`SIGN_IN_METHOD`).
+    pub sign_in_method: crate::signin::SignInMethod,
+    /// Single sign-on from the iMIS site, when configured.
+    pub sso: Option<crate::members::imis::sso::SsoClient>,
+    /// Member-site journeys already handed off: each works once.
+    pub journeys_used: session::OneUse,
+    /// iMIS's SingleLogout page, visited after a normal sign-out (`IMIS_LOGOUT_URL`).
+    pub imis_logout_url: Option<Url>,
     /// Sends the codes of `UNLINKED_END_USERS=verify` (the demo's keeps them in a mailbox).
     pub mailer: std::sync::Arc<crate::mail::Mailer>,
     pub session_ttl: std::time::Duration,

@@ -150,6 +150,8 @@ pub struct DemoHints<'a> {
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub chrome: Chrome<'a>,
+    /// Offer "Sign in with your member account" above the form (`SIGN_IN_METHOD=both`).
+    pub member_site: bool,
     pub csrf_token: &'a str,
     pub username: &'a str,
     /// The message id of what went wrong with the last attempt.
@@ -330,6 +332,26 @@ impl MessagePage {
             title: "throttled-title",
             paragraphs: vec!["throttled-text", "throttled-reset"],
             note: Some(Note::Wait { minutes }),
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    /// The member site's hand-off was refused by iMIS (expired, used or forged).
+    pub fn hand_off_expired() -> Self {
+        Self {
+            title: "sso-expired-title",
+            paragraphs: vec!["sso-expired-text"],
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    /// A hand-off this bridge did not start: start a proper journey at `/login`.
+    pub fn hand_off_unsolicited() -> Self {
+        Self {
+            title: "sso-unsolicited-title",
+            paragraphs: vec!["sso-unsolicited-text"],
             links: vec![Self::sign_in_again()],
             ..Self::default()
         }

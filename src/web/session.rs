@@ -32,6 +32,25 @@ fn cookie_path(name: &str) -> &'static str {
     }
 }
 
+/// Ids that may be used once within `ttl` (member-site journeys).
+pub struct OneUse(moka::sync::Cache<uuid::Uuid, ()>);
+
+impl OneUse {
+    pub fn new(ttl: Duration) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(ttl)
+                .build(),
+        )
+    }
+
+    /// True the first time `id` is seen.
+    pub fn insert_once(&self, id: uuid::Uuid) -> bool {
+        self.0.entry(id).or_insert(()).is_fresh()
+    }
+}
+
 /// Sessions ended by a sign-out: a copy of the cookie taken before must not sign in again.
 /// Each record lives as long as the longest session could.
 pub struct SignedOut(moka::sync::Cache<uuid::Uuid, ()>);

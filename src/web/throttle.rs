@@ -140,6 +140,30 @@ impl Throttle {
         }
     }
 
+    /// The limit per client address alone (the member-site hand-off has no user name).
+    pub fn gate_address(&self, ip: Option<IpAddr>) -> Gate {
+        ip.map_or(Gate::Open, |ip| {
+            self.judge(self.ips.get(&ip), self.settings.ip_failures)
+        })
+    }
+
+    /// A failure counted against the client address alone.
+    pub fn failed_address(&self, ip: Option<IpAddr>) {
+        if let Some(ip) = ip {
+            self.ips
+                .entry(ip)
+                .or_insert_with(|| {
+                    Arc::new(Window {
+                        started: Instant::now(),
+                        failures: AtomicU32::new(0),
+                    })
+                })
+                .value()
+                .failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn succeeded(&self, username: &str) {
         self.users.invalidate(&key(username));
     }

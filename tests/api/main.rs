@@ -16,6 +16,7 @@ mod health;
 mod imis_client;
 mod logout;
 mod member_pages;
+mod member_site_sso;
 mod member_system_errors;
 mod process;
 mod properties;

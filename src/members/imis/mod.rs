@@ -6,6 +6,7 @@
 //! shortly before it expires, renewed once on a 401), else the member's own token.
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
+pub mod sso;
 pub mod wire;
 
 use std::sync::Arc;
@@ -368,6 +369,39 @@ impl ImisDirectory {
             .map_err(|e: Arc<anyhow::Error>| anyhow!("{e:#}"))
     }
 
+    /// The member's profile after iMIS proved who they are (password or hand-off): read with the
+    /// service account if there is one, else with the member's own token.
+    async fn profile_with(
+        &self,
+        user_name: &str,
+        token: &SecretString,
+    ) -> Result<MemberProfile, DirectoryError> {
+        let result = match &self.service {
+            Some(account) => self.lookup_as_service(account, user_name).await,
+            None => match self.lookup(user_name, token).await {
+                Err(LookupError::Unauthorized) => Err(anyhow!(
+                    "iMIS refused the member's own token for the profile look-up; configure IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
+                )
+                .into()),
+                other => other,
+            },
+        };
+        match result {
+            Ok(profile) => {
+                self.health.record_ok();
+                Ok(profile)
+            }
+            Err(LookupError::NotFound) => {
+                self.health.record_ok();
+                Err(DirectoryError::Refused(Refusal::NoMemberRecord))
+            }
+            Err(LookupError::Unauthorized) => {
+                Err(self.unavailable(anyhow!("iMIS refused the token")))
+            }
+            Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
+        }
+    }
+
     /// Looks the member up with the service account, renewing its token once on a 401.
     async fn lookup_as_service(
         &self,
@@ -405,30 +439,22 @@ impl MemberDirectory for ImisDirectory {
             .map_err(|open| DirectoryError::Unavailable(anyhow!(open)))?;
         let grant = self.password_grant(username, password).await?;
         let user_name = grant.user_name.as_deref().unwrap_or(username.trim());
-        let result = match &self.service {
-            Some(account) => self.lookup_as_service(account, user_name).await,
-            None => match self.lookup(user_name, &grant.token).await {
-                Err(LookupError::Unauthorized) => Err(anyhow!(
-                    "iMIS refused the member's own token for the profile look-up; configure IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
-                )
-                .into()),
-                other => other,
-            },
+        self.profile_with(user_name, &grant.token).await
+    }
+
+    async fn profile_for_grant(
+        &self,
+        grant: &sso::Grant,
+    ) -> Result<(MemberProfile, String), DirectoryError> {
+        self.health
+            .permit()
+            .map_err(|open| DirectoryError::Unavailable(anyhow!(open)))?;
+        // Without a user name (or a Guest's token) there is no member to read.
+        let Some(user_name) = grant.user_name.as_deref() else {
+            return Err(DirectoryError::Refused(Refusal::NoMemberRecord));
         };
-        match result {
-            Ok(profile) => {
-                self.health.record_ok();
-                Ok(profile)
-            }
-            Err(LookupError::NotFound) => {
-                self.health.record_ok();
-                Err(DirectoryError::Refused(Refusal::NoMemberRecord))
-            }
-            Err(LookupError::Unauthorized) => {
-                Err(self.unavailable(anyhow!("iMIS refused the token")))
-            }
-            Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
-        }
+        let profile = self.profile_with(user_name, &grant.token).await?;
+        Ok((profile, user_name.to_owned()))
     }
 
     async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError> {

@@ -1,0 +1,96 @@
+//! Single sign-on from the iMIS site (`IMIS_SSO_*`), the sign-in method in force, and iMIS's
+//! SingleLogout page.
+
+use super::env::{RawSettings, Validator};
+use super::*;
+use crate::members::imis::sso::SsoSettings;
+use crate::signin::SignInMethod;
+
+impl Validator {
+    /// The client application and its page; `None` when no `IMIS_SSO_*` is set.
+    pub(super) fn imis_sso(&mut self, raw: &RawSettings) -> Option<SsoSettings> {
+        let page = non_empty(raw.imis_sso_page_url.as_deref());
+        let id = self.optional_secret(
+            "IMIS_SSO_CLIENT_ID",
+            raw.imis_sso_client_id.clone(),
+            raw.imis_sso_client_id_file.clone(),
+        );
+        let secret = self.optional_secret(
+            "IMIS_SSO_CLIENT_SECRET",
+            raw.imis_sso_client_secret.clone(),
+            raw.imis_sso_client_secret_file.clone(),
+        );
+        if page.is_none() && id.is_none() && secret.is_none() {
+            return None;
+        }
+        let page_url = match page {
+            Some(page) => self.web_url("IMIS_SSO_PAGE_URL", page),
+            None => {
+                self.problem(
+                    "IMIS_SSO_PAGE_URL",
+                    "is required with IMIS_SSO_CLIENT_ID: the iMIS page holding the Single Sign-On \
+                     content item of the client application (e.g. https://members.example.org/ZendeskSSO)",
+                );
+                None
+            }
+        };
+        let client = self.both(
+            ("IMIS_SSO_CLIENT_ID", id),
+            ("IMIS_SSO_CLIENT_SECRET", secret),
+            " (the client application in iMIS: Settings > Contacts > Client applications)",
+        );
+        let base = non_empty(raw.imis_base_url.as_deref())
+            .and_then(|b| Url::parse(b.trim_end_matches('/')).ok());
+        if base.is_none() {
+            self.problem(
+                "IMIS_BASE_URL",
+                "is required with IMIS_SSO_*: the hand-off is exchanged at IMIS_BASE_URL/token",
+            );
+        }
+        let (client_id, client_secret) = client?;
+        let mut token_url = base?;
+        let path = format!("{}/token", token_url.path().trim_end_matches('/'));
+        token_url.set_path(&path);
+        // IMIS_TIMEOUT_MS is checked (and any problem reported) with the directory.
+        let timeout = non_empty(raw.imis_timeout_ms.as_deref())
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ms| (100..=60_000).contains(ms))
+            .unwrap_or(DEFAULT_IMIS_TIMEOUT_MS);
+        Some(SsoSettings {
+            page_url: page_url?,
+            token_url,
+            client_id: client_id.expose_secret().to_owned(),
+            client_secret,
+            timeout: Duration::from_millis(timeout),
+        })
+    }
+
+    /// `SIGN_IN_METHOD`: `imis_sso` when the `IMIS_SSO_*` settings are present, else `password`.
+    pub(super) fn sign_in_method(&mut self, raw: &RawSettings, has_sso: bool) -> SignInMethod {
+        let method = match non_empty(raw.sign_in_method.as_deref()) {
+            None if has_sso => SignInMethod::ImisSso,
+            None | Some("password") => SignInMethod::Password,
+            Some("imis_sso") => SignInMethod::ImisSso,
+            Some("both") => SignInMethod::Both,
+            Some(other) => {
+                self.problem(
+                    "SIGN_IN_METHOD",
+                    format!("must be `imis_sso`, `password` or `both`, not `{other}`"),
+                );
+                SignInMethod::Password
+            }
+        };
+        if method != SignInMethod::Password && !has_sso {
+            self.problem(
+                "SIGN_IN_METHOD",
+                "needs IMIS_SSO_PAGE_URL, IMIS_SSO_CLIENT_ID and IMIS_SSO_CLIENT_SECRET",
+            );
+        }
+        method
+    }
+
+    /// `IMIS_LOGOUT_URL`: iMIS's SingleLogout page, visited after a normal sign-out.
+    pub(super) fn imis_logout_url(&mut self, raw: &RawSettings) -> Option<Url> {
+        non_empty(raw.imis_logout_url.as_deref()).and_then(|v| self.web_url("IMIS_LOGOUT_URL", v))
+    }
+}

@@ -1,0 +1,148 @@
+//! Single sign-on from the iMIS site: the member signs in on iMIS's own page, whose Single
+//! Sign-On content item posts a `refresh_token` to `{PUBLIC_URL}/imis/sso`; the bridge exchanges
+//! it once at `{IMIS_BASE_URL}/token` (`grant_type=refresh_token` with the client application's
+//! id and secret) for an access token of that member, and reads the member with it.
+//!
+//! The refresh token and the access token it buys live only for the request and are never
+//! logged. `invalid_grant` means the hand-off expired, was used or was forged; `invalid_client`
+//! means our client credentials are wrong (an admin's problem, never the member's).
+
+use anyhow::{Context, anyhow};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::wire::{OAuthError, TokenResponse};
+use crate::metrics::Metrics;
+use crate::upstream::{http_client, timed_send};
+
+/// `IMIS_SSO_*`: the client application registered in iMIS and the page holding its content item.
+#[derive(Debug, Clone)]
+pub struct SsoSettings {
+    /// The iMIS page with the Single Sign-On content item (`IMIS_SSO_PAGE_URL`).
+    pub page_url: Url,
+    /// `{IMIS_BASE_URL}/token`.
+    pub token_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub timeout: std::time::Duration,
+}
+
+/// What an exchange gives: the member's own access token and, usually, their user name.
+pub struct Grant {
+    pub token: SecretString,
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandOffError {
+    #[error("the member-site sign-in expired, was already used, or was not iMIS's (invalid_grant)")]
+    Expired,
+    #[error(
+        "iMIS refused the client application's credentials (invalid_client): check IMIS_SSO_CLIENT_ID and IMIS_SSO_CLIENT_SECRET"
+    )]
+    ClientRefused,
+    #[error("iMIS could not exchange the hand-off")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+pub struct SsoClient {
+    http: reqwest::Client,
+    settings: SsoSettings,
+    metrics: Metrics,
+}
+
+impl SsoClient {
+    pub fn new(settings: SsoSettings, metrics: Metrics) -> anyhow::Result<Self> {
+        let http = http_client(settings.timeout).context("building the iMIS SSO HTTP client")?;
+        Ok(Self {
+            http,
+            settings,
+            metrics,
+        })
+    }
+
+    pub fn page_url(&self) -> &Url {
+        &self.settings.page_url
+    }
+
+    /// Exchanges the refresh token iMIS posted, once (a refresh token is not retried).
+    pub async fn exchange(&self, refresh_token: &SecretString) -> Result<Grant, HandOffError> {
+        let request = self
+            .http
+            .post(self.settings.token_url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", self.settings.client_id.as_str()),
+                ("client_secret", self.settings.client_secret.expose_secret()),
+                ("refresh_token", refresh_token.expose_secret()),
+            ]);
+        let response = timed_send(&self.metrics, "imis", "sso_exchange", request)
+            .await
+            .map_err(|e| {
+                HandOffError::Unavailable(anyhow!(e).context("iMIS /token unreachable"))
+            })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| HandOffError::Unavailable(anyhow!(e)))?;
+        if status.is_client_error() {
+            let error = serde_json::from_slice::<OAuthError>(&body)
+                .unwrap_or_default()
+                .error
+                .unwrap_or_default();
+            return Err(match error.as_str() {
+                "invalid_grant" => HandOffError::Expired,
+                "invalid_client" | "unauthorized_client" => HandOffError::ClientRefused,
+                other => HandOffError::Unavailable(anyhow!(
+                    "iMIS /token refused the refresh-token grant with {status} `{other}`"
+                )),
+            });
+        }
+        if !status.is_success() {
+            return Err(HandOffError::Unavailable(anyhow!(
+                "iMIS /token answered {status}"
+            )));
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| HandOffError::Unavailable(anyhow!(e).context("not token JSON")))?;
+        let token = parsed
+            .access_token
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| HandOffError::Unavailable(anyhow!("no access_token in the answer")))?;
+        Ok(Grant {
+            token: SecretString::from(token),
+            user_name: parsed.user_name.filter(|u| !u.trim().is_empty()),
+        })
+    }
+
+    /// For `check`: an exchange with a refresh token that cannot be valid must be refused as
+    /// `invalid_grant` (our client is known), not `invalid_client`.
+    pub async fn check_client(&self) -> Result<String, String> {
+        let bogus = SecretString::from("zendesk-sso-bridge-check-not-a-real-token".to_owned());
+        match self.exchange(&bogus).await {
+            Err(HandOffError::Expired) => Ok(format!(
+                "iMIS knows the client application `{}` (a made-up refresh token was refused as invalid_grant)",
+                self.settings.client_id
+            )),
+            Err(e @ HandOffError::ClientRefused) => Err(e.to_string()),
+            Err(HandOffError::Unavailable(e)) => Err(format!("{e:#}")),
+            Ok(_) => Err(
+                "iMIS accepted a made-up refresh token: this is not iMIS's token endpoint".into(),
+            ),
+        }
+    }
+
+    /// For `check`: the page with the Single Sign-On content item answers.
+    pub async fn check_page(&self) -> Result<String, String> {
+        let page = self.settings.page_url.clone();
+        match self.http.get(page.clone()).send().await {
+            Ok(r) if r.status().is_server_error() || r.status().as_u16() == 404 => {
+                Err(format!("{page} answered {}", r.status()))
+            }
+            Ok(r) => Ok(format!("{page} answered {}", r.status())),
+            Err(e) => Err(format!("{page} could not be reached: {e}")),
+        }
+    }
+}

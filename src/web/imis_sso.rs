@@ -1,0 +1,182 @@
+//! Single sign-on with the member site (`SIGN_IN_METHOD=imis_sso` or `both`).
+//!
+//! [`start`] remembers where Zendesk was sending the member in a sealed, short-lived cookie and
+//! sends the browser to iMIS's page holding the Single Sign-On content item. iMIS signs the
+//! member in on its own page if needed, then its content item POSTs `refresh_token` to
+//! `POST /imis/sso` ([`hand_off`]): a cross-site top-level POST with no `state`, so the journey
+//! cookie is `SameSite=None; Secure` and scoped to `/imis/sso`, and it is used once. The
+//! exchanged member then goes through the one sign-in pipeline like any other.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tracing_actix_web::RequestId;
+use uuid::Uuid;
+
+use crate::members::imis::sso::HandOffError;
+use crate::signin::{self, Attempt, Failure, Identity, Way};
+use crate::web::AppState;
+use crate::web::i18n::Lang;
+use crate::web::login::{failure_page, signed_in};
+use crate::web::pages::MessagePage;
+use crate::web::session::Destination;
+use crate::web::throttle::{Gate, client_ip};
+
+pub const JOURNEY_COOKIE: &str = "zsb_sso";
+const JOURNEY_PATH: &str = "/imis/sso";
+/// How long a member may take on the member site's sign-in page.
+pub const JOURNEY_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// A refresh token is an opaque string of a few hundred characters at most.
+const MAX_REFRESH_TOKEN_LEN: usize = 4096;
+
+/// A journey the bridge started: where the member was going, and its one-use id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Journey {
+    pub id: Uuid,
+    pub destination: Destination,
+}
+
+#[derive(Deserialize)]
+pub struct HandOffForm {
+    refresh_token: Option<SecretString>,
+}
+
+/// Remembers the journey and sends the browser to the member site's SSO page.
+pub fn start(state: &AppState, lang: Lang, destination: Destination) -> HttpResponse {
+    let Some(sso) = &state.sso else {
+        return failure_page(
+            &Failure::from(anyhow::anyhow!("no IMIS_SSO_* settings")),
+            &state.pages,
+            lang,
+        );
+    };
+    let journey = Journey {
+        id: Uuid::new_v4(),
+        destination,
+    };
+    let cookie = match state.cookies.seal(JOURNEY_COOKIE, &journey, JOURNEY_TTL) {
+        Ok(cookie) => cross_site(cookie),
+        Err(e) => return failure_page(&Failure::from(e), &state.pages, lang),
+    };
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, sso.page_url().as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish();
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// The journey cookie must come back on iMIS's cross-site POST: `SameSite=None` needs `Secure`
+/// (browsers accept it on http://localhost too), and only `/imis/sso` ever sees it.
+fn cross_site(mut cookie: Cookie<'static>) -> Cookie<'static> {
+    cookie.set_same_site(SameSite::None);
+    cookie.set_secure(true);
+    cookie.set_path(JOURNEY_PATH);
+    cookie
+}
+
+/// `GET /login/sso`: "Sign in with your member account" (with `SIGN_IN_METHOD=both`).
+pub async fn begin(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let previous = state
+        .cookies
+        .open::<crate::web::session::LoginState>(&req, crate::web::session::LOGIN_COOKIE);
+    let destination = previous.map(|p| p.destination).unwrap_or_default();
+    let lang = state.pages.lang(&req, destination.locale_id.as_deref());
+    start(&state, lang, destination)
+}
+
+/// `POST /imis/sso`: the member site hands the member off.
+pub async fn hand_off(
+    req: HttpRequest,
+    form: web::Form<HandOffForm>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let journey = state
+        .cookies
+        .open::<Journey>(&req, JOURNEY_COOKIE)
+        .filter(|j| state.journeys_used.insert_once(j.id));
+    let destination = journey
+        .as_ref()
+        .map(|j| j.destination.clone())
+        .unwrap_or_default();
+    let lang = state.pages.lang(&req, destination.locale_id.as_deref());
+    let attempt = Attempt {
+        state: &state.signin,
+        request_id,
+        way: Way::MemberSite,
+        locale_id: destination.locale_id.as_deref(),
+    };
+    let identify = identify(&req, &state, form.into_inner(), journey.is_some());
+    let mut response = match signin::run(attempt, identify).await {
+        Ok(granted) => signed_in(&state, lang, granted, &destination),
+        Err(failure) => hand_off_failure_page(&state, lang, &failure),
+    };
+    let mut removal = state.cookies.removal(JOURNEY_COOKIE);
+    removal.set_path(JOURNEY_PATH);
+    let _ = response.add_cookie(&removal);
+    response
+}
+
+/// The hand-off way in: a journey we started, within the limits, exchanged once with iMIS.
+async fn identify(
+    req: &HttpRequest,
+    state: &AppState,
+    form: HandOffForm,
+    solicited: bool,
+) -> Result<Identity, Failure> {
+    let ip = client_ip(req, &state.trusted_proxies);
+    if let Gate::Closed { retry_after } = state.throttle.gate_address(ip) {
+        return Err(Failure::Throttled { retry_after });
+    }
+    if !solicited {
+        return Err(Failure::HandOffUnsolicited);
+    }
+    let token = form
+        .refresh_token
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .filter(|t| t.expose_secret().len() <= MAX_REFRESH_TOKEN_LEN)
+        .ok_or(Failure::BadRequest)?;
+    let sso = state
+        .sso
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no IMIS_SSO_* settings"))?;
+    let grant = match sso.exchange(&token).await {
+        Ok(grant) => grant,
+        Err(HandOffError::Expired) => {
+            state.throttle.failed_address(ip);
+            return Err(Failure::HandOffExpired);
+        }
+        Err(e @ HandOffError::ClientRefused) => {
+            tracing::error!(target: "audit", event = "imis_sso_client_refused", detail = %e, "iMIS refused IMIS_SSO_CLIENT_ID / IMIS_SSO_CLIENT_SECRET");
+            return Err(Failure::member_system_unavailable(anyhow::anyhow!(e)));
+        }
+        Err(HandOffError::Unavailable(e)) => return Err(Failure::member_system_unavailable(e)),
+    };
+    let (profile, username) = state
+        .signin
+        .directory
+        .profile_for_grant(&grant)
+        .await
+        .map_err(Failure::from_directory)?;
+    Ok(Identity::Profile { profile, username })
+}
+
+fn hand_off_failure_page(state: &AppState, lang: Lang, failure: &Failure) -> HttpResponse {
+    match failure {
+        Failure::HandOffExpired => state.pages.message(
+            StatusCode::FORBIDDEN,
+            lang,
+            &MessagePage::hand_off_expired(),
+        ),
+        Failure::HandOffUnsolicited => state.pages.message(
+            StatusCode::FORBIDDEN,
+            lang,
+            &MessagePage::hand_off_unsolicited(),
+        ),
+        other => failure_page(other, &state.pages, lang),
+    }
+}

@@ -1,0 +1,254 @@
+//! Single sign-on with the member site: Zendesk sends the member to us, we send them to iMIS's
+//! own sign-in page, iMIS posts a refresh token back, and the one sign-in pipeline does the rest.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::{
+    IMIS_PREFIX, Member, TestApp, audit_events_for, decode_claims, delivery, form, has_input,
+    log_text, page_text, spawn_app_with,
+};
+
+const CLIENT_ID: &str = "zendesk-bridge";
+const CLIENT_SECRET: &str = "client-secret-from-imis";
+
+async fn sso_app(extra: &[(&str, &str)]) -> TestApp {
+    let page = "http://127.0.0.1:9/imis/ZendeskSSO";
+    let mut vars = vec![
+        ("IMIS_SSO_PAGE_URL", page),
+        ("IMIS_SSO_CLIENT_ID", CLIENT_ID),
+        ("IMIS_SSO_CLIENT_SECRET", CLIENT_SECRET),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars).await
+}
+
+/// iMIS exchanges `refresh_token` for `member`'s token (answering with their user name).
+async fn given_hand_off(app: &TestApp, refresh_token: &str, member: &Member, user_name: Value) {
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("refresh_token", refresh_token),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": format!("member-token-{}", member.id), "token_type": "bearer",
+            "expires_in": 1199, "userName": user_name})))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+}
+
+/// Zendesk sends the member to `/login`: the bridge redirects to the member site and
+/// remembers the journey. Returns the journey cookie (`name=value`).
+async fn start_journey(app: &TestApp, query: &str) -> String {
+    let response = app.get(&format!("/login{query}")).await;
+    assert_eq!(response.status(), 303, "to the member site");
+    assert_eq!(
+        response.headers()["location"],
+        "http://127.0.0.1:9/imis/ZendeskSSO"
+    );
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("zsb_sso="))
+        .expect("a journey cookie")
+        .to_owned();
+    for attribute in ["SameSite=None", "Secure", "HttpOnly", "Path=/imis/sso"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    cookie.split(';').next().expect("pair").to_owned()
+}
+
+/// iMIS's content item posts the refresh token, cross-site.
+async fn post_hand_off(
+    app: &TestApp,
+    journey: Option<&str>,
+    refresh_token: &str,
+) -> reqwest::Response {
+    let mut request = crate::helpers::browser()
+        .post(app.url("/imis/sso"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("refresh_token", refresh_token)]);
+    if let Some(journey) = journey {
+        request = request.header("Cookie", journey);
+    }
+    request.send().await.expect("POST /imis/sso")
+}
+
+#[tokio::test]
+async fn a_member_signed_in_on_the_member_site_lands_where_zendesk_was_sending_them() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_hand_off(&app, "refresh-abc-123", &member, json!(member.username)).await;
+
+    let journey = start_journey(&app, "?return_to=%2Fhc%2Frequests&locale_id=1").await;
+    let response = post_hand_off(&app, Some(&journey), "refresh-abc-123").await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("body");
+    let d = delivery(&page);
+    let claims = decode_claims(&d.jwt);
+    assert_eq!(claims["external_id"], member.id.as_str());
+    assert_eq!(claims["email"], member.email.as_deref().expect("email"));
+    assert_eq!(d.return_to.as_deref(), Some("/hc/requests"));
+    assert!(
+        audit_events_for(&member.id)
+            .iter()
+            .any(|e| e["outcome"] == "success" && e["reason"] == "imis_sso")
+    );
+    let logs = log_text();
+    assert!(
+        !logs.contains("refresh-abc-123"),
+        "the refresh token is never logged"
+    );
+    assert!(
+        !logs.contains(&format!("member-token-{}", member.id)),
+        "nor the access token"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_reused_or_forged_hand_off_mints_nothing_and_says_start_again() {
+    let app = sso_app(&[]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant", "error_description": "expired"})),
+        )
+        .mount(&app.imis)
+        .await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "forged-or-expired").await;
+    assert_eq!(response.status(), 403);
+    let page = response.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"));
+    let text = page_text(&page);
+    assert!(text.contains("member-site sign-in expired"), "{text}");
+    assert!(
+        !text.to_lowercase().contains("password is wrong"),
+        "never looks like a wrong password"
+    );
+    assert!(page.contains("href=\"/login\""), "a link that restarts");
+}
+
+#[tokio::test]
+async fn a_hand_off_the_bridge_did_not_start_is_refused_without_asking_imis() {
+    let app = sso_app(&[]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&app.imis)
+        .await;
+    let response = post_hand_off(&app, None, "someone-elses-token").await;
+    assert_eq!(response.status(), 403);
+    let page = response.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"));
+    assert!(page_text(&page).contains("not started here"));
+}
+
+#[tokio::test]
+async fn a_journey_works_once() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_hand_off(&app, "first", &member, json!(member.username)).await;
+    given_hand_off(&app, "second", &member, json!(member.username)).await;
+    let journey = start_journey(&app, "").await;
+    assert_eq!(
+        post_hand_off(&app, Some(&journey), "first").await.status(),
+        200
+    );
+    let replay = post_hand_off(&app, Some(&journey), "second").await;
+    assert_eq!(replay.status(), 403);
+    assert!(!has_input(&replay.text().await.expect("body"), "jwt"));
+}
+
+#[tokio::test]
+async fn a_guest_hand_off_mints_nothing() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_hand_off(&app, "guest-token", &member, Value::Null).await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "guest-token").await;
+    assert_eq!(response.status(), 403);
+    assert!(!has_input(&response.text().await.expect("body"), "jwt"));
+}
+
+#[tokio::test]
+async fn the_safety_rules_and_the_access_policy_apply_as_on_the_password_path() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(
+        json!({"id": 9, "email": member.email, "external_id": "someone-else",
+        "role": "end-user", "suspended": false}),
+    )
+    .await;
+    given_hand_off(&app, "r1", &member, json!(member.username)).await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "r1").await;
+    assert_eq!(response.status(), 403);
+    assert!(!has_input(&response.text().await.expect("body"), "jwt"));
+    assert!(
+        audit_events_for(&member.id)
+            .iter()
+            .any(|e| e["reason"] == "email_owned_by_other_identity")
+    );
+
+    let mut lapsed = Member::active();
+    lapsed.status = "I";
+    app.given_member(&lapsed).await;
+    given_hand_off(&app, "r2", &lapsed, json!(lapsed.username)).await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "r2").await;
+    assert_eq!(response.status(), 403);
+    assert!(page_text(&response.text().await.expect("body")).contains("not active"));
+}
+
+#[tokio::test]
+async fn wrong_client_credentials_are_the_member_systems_problem_and_named_for_the_admin() {
+    let app = sso_app(&[]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&app.imis)
+        .await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "whatever").await;
+    assert_eq!(response.status(), 503);
+    assert!(page_text(&response.text().await.expect("body")).contains("did not answer"));
+    assert!(
+        log_text().contains("IMIS_SSO_CLIENT_ID"),
+        "the admin's log names the setting"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_also_signs_out_of_the_member_site() {
+    let app = sso_app(&[("IMIS_LOGOUT_URL", "http://127.0.0.1:9/imis/SingleLogout")]).await;
+    let out = app.get("/logout").await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(
+        out.headers()["location"],
+        "http://127.0.0.1:9/imis/SingleLogout"
+    );
+}
+
+#[tokio::test]
+async fn both_ways_in_are_offered_with_sign_in_method_both() {
+    let app = sso_app(&[("SIGN_IN_METHOD", "both")]).await;
+    let page = app.open_login("?return_to=%2Fhc").await;
+    assert!(has_input(&page, "password"), "the form");
+    assert!(page.contains("href=\"/login/sso\""), "and the member site");
+    let to_member_site = app.get("/login/sso").await;
+    assert_eq!(to_member_site.status(), 303);
+}
