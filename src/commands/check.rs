@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::config::{Settings, ZendeskApiAuth};
 use crate::members::Member;
+use crate::members::imis::sso::SsoClient;
 use crate::metrics::Metrics;
+use crate::signin::SignInMethod;
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
 use crate::zendesk::sso_config::{Expectations, Finding, Level, assess};
@@ -124,6 +126,7 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
         Err(e) => report.push("zendesk api", Status::Failed, format!("{e:#}")),
     }
 
+    report.push_sign_in_method(settings).await;
     report.push_sample_token(settings);
     report
 }
@@ -246,6 +249,33 @@ impl Report {
                     "ZENDESK_API_OAUTH_TOKEN expires at {at}; the bridge stops being ready then"
                 ),
             );
+        }
+    }
+
+    /// Which way members sign in, and for the member site: the client application and its page.
+    async fn push_sign_in_method(&mut self, settings: &Settings) {
+        let method = match settings.sign_in_method {
+            SignInMethod::ImisSso => "imis_sso: members sign in on the member site's own page",
+            SignInMethod::Password => {
+                "password: members sign in with our form (iMIS password grant)"
+            }
+            SignInMethod::Both => "both: the member site's page, or our password form",
+        };
+        self.push("sign-in method", Status::Ok, method);
+        let Some(sso) = &settings.sso else {
+            return;
+        };
+        let client = match SsoClient::new(sso.clone(), Metrics::new()) {
+            Ok(client) => client,
+            Err(e) => return self.push("imis sso client", Status::Failed, format!("{e:#}")),
+        };
+        match client.check_client().await {
+            Ok(detail) => self.push("imis sso client", Status::Ok, detail),
+            Err(detail) => self.push("imis sso client", Status::Failed, detail),
+        }
+        match client.check_page().await {
+            Ok(detail) => self.push("imis sso page", Status::Ok, detail),
+            Err(detail) => self.push("imis sso page", Status::Failed, detail),
         }
     }
 

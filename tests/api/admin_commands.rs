@@ -334,3 +334,53 @@ async fn check_shows_the_token_a_given_member_would_get() {
         "the tags warning is shown: {text}"
     );
 }
+
+#[tokio::test]
+async fn check_verifies_the_member_site_client_without_a_member() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "bridge-app"),
+        ]))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&imis)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/ZendeskSSO")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+        .mount(&imis)
+        .await;
+    let page = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    let sso = [
+        ("IMIS_SSO_PAGE_URL", page.as_str()),
+        ("IMIS_SSO_CLIENT_ID", "bridge-app"),
+        ("IMIS_SSO_CLIENT_SECRET", "s3cret"),
+    ];
+    let out = run(&imis, &zendesk, &sso, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "✓ sign-in method",
+        "imis_sso",
+        "✓ imis sso client",
+        "✓ imis sso page",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+
+    let imis_refusing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})))
+        .mount(&imis_refusing)
+        .await;
+    let out = run(&imis_refusing, &zendesk, &sso, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✗ imis sso client") && text.contains("IMIS_SSO_CLIENT_ID"),
+        "{text}"
+    );
+}
