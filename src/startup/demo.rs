@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::config::{Branding, DirectorySettings, Settings};
+use crate::members::imis::sso::SsoSettings;
+use crate::signin::SignInMethod;
 use crate::members::demo::demo_members;
 use crate::zendesk::simulator::Simulator;
 
@@ -23,6 +25,7 @@ pub fn settings(
         None => Url::parse(&format!("http://{address}"))?,
     };
     let simulator_url = public_url.join("/_simulator")?;
+    let member_site = member_site_url(&public_url)?;
     let secret = SecretString::from(crate::web::session::new_token()?);
     let settings = Settings {
         listen_addr: address,
@@ -66,11 +69,34 @@ pub fn settings(
         locale_ids: Vec::new(),
         unlinked_end_users: Default::default(),
         mail: None,
-        sso: None,
-        sign_in_method: Default::default(),
+        sso: Some(SsoSettings {
+            page_url: member_site.join("/_member_site/sso")?,
+            // The bridge reaches the simulated iMIS directly, as it would reach iMIS.
+            token_url: Url::parse(&format!("http://127.0.0.1:{}/_member_site/token", address.port()))?,
+            client_id: DEMO_CLIENT_ID.into(),
+            client_secret: SecretString::from(crate::ids::new_token()?),
+            timeout: std::time::Duration::from_secs(5),
+        }),
+        sign_in_method: SignInMethod::Both,
         imis_logout_url: None,
         warnings: Vec::new(),
     };
     let simulator = Simulator::new(&secret, &public_url, simulator_url);
     Ok((settings, simulator))
+}
+
+/// The client application the demo's member site knows the bridge by.
+pub const DEMO_CLIENT_ID: &str = "zendesk-sso-bridge-demo";
+
+/// The member site's address: the bridge's with `localhost` and `127.0.0.1` swapped, so that
+/// browsers treat the two as different sites and the hand-off is a real cross-site POST.
+pub fn member_site_url(public_url: &Url) -> anyhow::Result<Url> {
+    let mut url = public_url.clone();
+    match url.host_str() {
+        Some("localhost") => url.set_host(Some("127.0.0.1"))?,
+        Some("127.0.0.1") => url.set_host(Some("localhost"))?,
+        _ => {}
+    }
+    url.set_path("/");
+    Ok(url)
 }

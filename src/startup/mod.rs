@@ -20,6 +20,7 @@ use crate::config::{Settings, ShutdownSettings};
 use crate::telemetry::RootSpan;
 use crate::web::middleware::{record_metrics, refuse_long_queries, security_headers};
 use crate::web::{health, imis_sso, landing, login, logout, verify};
+use crate::members::imis::simulator::MemberSite;
 use crate::zendesk::simulator::Simulator;
 
 /// Why `serve` will not start although the configuration is valid.
@@ -84,7 +85,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
         let built = state::build(&settings, address, simulator).await?;
-        let (state, simulator) = (built.state, built.simulator);
+        let (state, simulator, member_site) = (built.state, built.simulator, built.member_site);
         let (csp, https) = (built.default_csp, built.https);
         let draining = state.draining.clone();
         let server = HttpServer::new(move || {
@@ -107,6 +108,14 @@ impl Application {
                     web::scope("/_simulator")
                         .app_data(sim.clone())
                         .configure(Simulator::configure),
+                ),
+                None => app,
+            };
+            let app = match &member_site {
+                Some(site) => app.service(
+                    web::scope("/_member_site")
+                        .app_data(site.clone())
+                        .configure(MemberSite::configure),
                 ),
                 None => app,
             };

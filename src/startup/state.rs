@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::members::MemberDirectory;
 use crate::members::demo::DEMO_MEMBERS;
+use crate::members::imis::simulator::MemberSite;
 use crate::members::imis::sso::SsoClient;
 use crate::metrics::Metrics;
 use crate::signin::Pipeline;
@@ -34,6 +35,8 @@ use crate::zendesk::simulator::Simulator;
 pub struct Built {
     pub state: web::Data<AppState>,
     pub simulator: Option<web::Data<Simulator>>,
+    /// The demo's member site (`/_member_site`).
+    pub member_site: Option<web::Data<MemberSite>>,
     /// The Content-Security-Policy of every page but the delivery page.
     pub default_csp: String,
     pub https: bool,
@@ -116,6 +119,7 @@ pub async fn build(
         demo: simulator.as_ref().map(|_| demo_info(settings)),
     };
     Ok(Built {
+        member_site: demo_member_site(settings, &simulator, &state),
         state: web::Data::new(state),
         simulator,
         default_csp: default_csp(&img_src),
@@ -186,4 +190,20 @@ fn demo_info(settings: &Settings) -> DemoInfo {
             .unwrap_or_else(|_| settings.zendesk.url.clone()),
         members: DEMO_MEMBERS,
     }
+}
+
+/// In the demo, the simulated member site that hands members off to this bridge.
+fn demo_member_site(
+    settings: &Settings,
+    simulator: &Option<web::Data<Simulator>>,
+    state: &AppState,
+) -> Option<web::Data<MemberSite>> {
+    let sso = settings.sso.as_ref().filter(|_| simulator.is_some())?;
+    let hand_off = settings.public_url.join("/imis/sso").ok()?;
+    Some(web::Data::new(MemberSite::new(
+        state.signin.directory.clone(),
+        hand_off,
+        sso.client_id.clone(),
+        sso.client_secret.clone(),
+    )))
 }

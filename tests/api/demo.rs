@@ -228,3 +228,65 @@ async fn the_demo_shows_a_first_link_confirmed_by_a_code_from_its_mailbox() {
         .expect("body");
     assert!(delivery(&delivered).jwt.starts_with("eyJ"));
 }
+
+#[tokio::test]
+async fn the_demo_walks_the_member_site_hops_to_a_signed_in_help_centre() {
+    let base = spawn_demo().await;
+    let client = browser();
+    let start = client
+        .get(format!("{base}/login/sso"))
+        .send()
+        .await
+        .expect("GET /login/sso");
+    assert_eq!(start.status(), 303);
+    let member_site = start.headers()["location"].to_str().expect("location").to_owned();
+    assert!(
+        member_site.starts_with("http://localhost:") && member_site.ends_with("/_member_site/sso"),
+        "another site than the bridge: {member_site}"
+    );
+    // The journey cookie is Secure: a browser keeps it for http://127.0.0.1; here it is sent by hand.
+    let journey = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("zsb_sso="))
+        .and_then(|c| c.split(';').next())
+        .expect("journey cookie")
+        .to_owned();
+    let to_sign_in = client.get(&member_site).send().await.expect("GET sso page");
+    assert_eq!(to_sign_in.status(), 303, "not signed in to the member site yet");
+    let site_root = member_site.trim_end_matches("/_member_site/sso").to_owned();
+    let signed_in = client
+        .post(format!("{site_root}/_member_site/signin"))
+        .form(&[("username", "ada"), ("password", "lovelace-demo")])
+        .send()
+        .await
+        .expect("POST member-site sign-in");
+    assert_eq!(signed_in.status(), 303);
+    let sso_page = client
+        .get(&member_site)
+        .send()
+        .await
+        .expect("GET sso page")
+        .text()
+        .await
+        .expect("body");
+    let action = select(&sso_page, "form#deliver")
+        .first()
+        .and_then(|f| f.value().attr("action").map(str::to_owned))
+        .expect("the content item's form");
+    assert_eq!(action, format!("{base}/imis/sso"));
+    let refresh = input_value(&sso_page, "refresh_token").expect("a refresh token");
+    let delivered = client
+        .post(&action)
+        .header("Cookie", journey)
+        .form(&[("refresh_token", refresh.as_str())])
+        .send()
+        .await
+        .expect("POST /imis/sso")
+        .text()
+        .await
+        .expect("body");
+    assert!(delivery(&delivered).jwt.starts_with("eyJ"), "{}", page_text(&delivered));
+}

@@ -6,6 +6,7 @@
 //! shortly before it expires, renewed once on a 401), else the member's own token.
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
+pub mod simulator;
 pub mod sso;
 pub mod wire;
 
