@@ -9,9 +9,9 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::config::{Branding, DirectorySettings, Settings};
+use crate::members::demo::demo_members;
 use crate::members::imis::sso::SsoSettings;
 use crate::signin::SignInMethod;
-use crate::members::demo::demo_members;
 use crate::zendesk::simulator::Simulator;
 
 pub fn settings(
@@ -72,7 +72,10 @@ pub fn settings(
         sso: Some(SsoSettings {
             page_url: member_site.join("/_member_site/sso")?,
             // The bridge reaches the simulated iMIS directly, as it would reach iMIS.
-            token_url: Url::parse(&format!("http://127.0.0.1:{}/_member_site/token", address.port()))?,
+            token_url: Url::parse(&format!(
+                "http://127.0.0.1:{}/_member_site/token",
+                address.port()
+            ))?,
             client_id: DEMO_CLIENT_ID.into(),
             client_secret: SecretString::from(crate::ids::new_token()?),
             timeout: std::time::Duration::from_secs(5),

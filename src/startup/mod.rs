@@ -17,10 +17,10 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{Settings, ShutdownSettings};
+use crate::members::imis::simulator::MemberSite;
 use crate::telemetry::RootSpan;
 use crate::web::middleware::{record_metrics, refuse_long_queries, security_headers};
 use crate::web::{health, imis_sso, landing, login, logout, verify};
-use crate::members::imis::simulator::MemberSite;
 use crate::zendesk::simulator::Simulator;
 
 /// Why `serve` will not start although the configuration is valid.

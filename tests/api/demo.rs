@@ -239,7 +239,10 @@ async fn the_demo_walks_the_member_site_hops_to_a_signed_in_help_centre() {
         .await
         .expect("GET /login/sso");
     assert_eq!(start.status(), 303);
-    let member_site = start.headers()["location"].to_str().expect("location").to_owned();
+    let member_site = start.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     assert!(
         member_site.starts_with("http://localhost:") && member_site.ends_with("/_member_site/sso"),
         "another site than the bridge: {member_site}"
@@ -255,7 +258,11 @@ async fn the_demo_walks_the_member_site_hops_to_a_signed_in_help_centre() {
         .expect("journey cookie")
         .to_owned();
     let to_sign_in = client.get(&member_site).send().await.expect("GET sso page");
-    assert_eq!(to_sign_in.status(), 303, "not signed in to the member site yet");
+    assert_eq!(
+        to_sign_in.status(),
+        303,
+        "not signed in to the member site yet"
+    );
     let site_root = member_site.trim_end_matches("/_member_site/sso").to_owned();
     let signed_in = client
         .post(format!("{site_root}/_member_site/signin"))
@@ -288,5 +295,9 @@ async fn the_demo_walks_the_member_site_hops_to_a_signed_in_help_centre() {
         .text()
         .await
         .expect("body");
-    assert!(delivery(&delivered).jwt.starts_with("eyJ"), "{}", page_text(&delivered));
+    assert!(
+        delivery(&delivered).jwt.starts_with("eyJ"),
+        "{}",
+        page_text(&delivered)
+    );
 }

@@ -177,7 +177,8 @@ async fn token(site: web::Data<MemberSite>, form: web::Form<TokenForm>) -> HttpR
     if form.grant_type != "refresh_token" {
         return HttpResponse::BadRequest().json(json!({"error": "unsupported_grant_type"}));
     }
-    if form.client_id != site.client_id || form.client_secret != site.client_secret.expose_secret() {
+    if form.client_id != site.client_id || form.client_secret != site.client_secret.expose_secret()
+    {
         return HttpResponse::BadRequest().json(json!({"error": "invalid_client"}));
     }
     let found = site

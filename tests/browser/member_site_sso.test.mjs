@@ -1,0 +1,105 @@
+// Single sign-on with the member site, in a real browser across two sites: the bridge on
+// http://localhost:PORT and the demo's simulated iMIS site on http://127.0.0.1:PORT (Chromium
+// treats the two host names as different sites), so iMIS's hand-off is a real cross-site
+// top-level POST and the journey cookie must survive it (SameSite=None; Secure).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = process.env.BRIDGE_BIN ?? `${ROOT}target/debug/zendesk-sso-bridge`;
+const SHOTS = process.env.SCREENSHOT_DIR ?? `${ROOT}target/screenshots`;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+let bridge;
+let browser;
+let base;
+
+/** A port nothing listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  base = `http://localhost:${port}`;
+  bridge = spawn(BIN, ['demo', '--listen', `127.0.0.1:${port}`, '--public-url', base], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 20_000);
+    const read = (chunk) => {
+      output += chunk;
+      if (output.includes('Start here:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    bridge.stdout.on('data', read);
+    bridge.stderr.on('data', read);
+    bridge.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  bridge?.kill('SIGTERM');
+});
+
+test('help centre → bridge → member-site sign-in → hand-off → signed in to Zendesk', async () => {
+  const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const returnTo = `${base}/_simulator/hc/requests`;
+  await page.goto(`${base}/login?return_to=${encodeURIComponent(returnTo)}&brand_id=1`);
+  await page.getByRole('link', { name: 'Sign in with your member account' }).click();
+
+  // The member site: another site, its own sign-in page first.
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/_member_site\/signin/);
+  await page.screenshot({ path: `${SHOTS}/member-site-sign-in.png`, fullPage: true });
+  await page.getByLabel('User name').fill('ada');
+  await page.getByLabel('Password').fill('lovelace-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  // Its Single Sign-On content item posts the refresh token cross-site; the bridge delivers.
+  await page.waitForURL(/\/_simulator\/access\/jwt/);
+  await page.getByRole('heading', { name: 'Signed in to Zendesk' }).waitFor();
+  const claims = await page.locator('#claims').innerText();
+  assert.match(claims, /external_id\s+20277/);
+  assert.match(claims, /ada\.lovelace@members\.example/);
+  assert.equal(await page.locator('#return-to').innerText(), returnTo);
+  await page.screenshot({ path: `${SHOTS}/member-site-signed-in.png`, fullPage: true });
+  await context.close();
+});
+
+test('a hand-off the bridge did not start mints nothing', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // A page elsewhere posting a refresh token to the bridge, as an attacker would.
+  await page.setContent(`<form id="f" method="post" action="${base}/imis/sso">
+    <input name="refresh_token" value="stolen-or-made-up"></form>`);
+  await Promise.all([page.waitForNavigation(), page.evaluate(() => document.getElementById('f').submit())]);
+  const text = await page.locator('body').innerText();
+  assert.match(text, /not started here/);
+  assert.equal(await page.locator('input[name="jwt"]').count(), 0);
+  await context.close();
+});
