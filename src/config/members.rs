@@ -2,6 +2,7 @@
 
 use super::env::{RawSettings, Validator};
 use super::*;
+use crate::members::imis::query::{ProfileColumns, ProfileQuery};
 
 impl Validator {
     pub(super) fn directory(&mut self, raw: &RawSettings) -> Option<DirectorySettings> {
@@ -49,10 +50,39 @@ impl Validator {
             100..=60_000,
             "milliseconds",
         );
+        let profile_query = self.profile_query(raw);
         Some(ImisSettings {
             base_url: base_url?,
             service_account,
             timeout: Duration::from_millis(timeout),
+            profile_query,
+        })
+    }
+
+    /// `IMIS_PROFILE_QUERY` and its `IMIS_PROFILE_COLUMNS`.
+    fn profile_query(&mut self, raw: &RawSettings) -> Option<ProfileQuery> {
+        let path = non_empty(raw.imis_profile_query.as_deref())?;
+        if !path.starts_with("$/") {
+            self.problem(
+                "IMIS_PROFILE_QUERY",
+                format!("`{path}` is not an IQA path; write it like `$/ZendeskSSO/Profile`"),
+            );
+            return None;
+        }
+        let columns = match ProfileColumns::parse(raw.imis_profile_columns.as_deref().unwrap_or(""))
+        {
+            Ok(columns) => columns,
+            Err(why) => {
+                self.problem(
+                    "IMIS_PROFILE_COLUMNS",
+                    format!("{why}; write key=Column pairs, keys among id, name, email, phone, status, member_type, is_member, paid_through, shares_email"),
+                );
+                return None;
+            }
+        };
+        Some(ProfileQuery {
+            path: path.to_owned(),
+            columns,
         })
     }
     pub(super) fn members_file(&mut self, path: Option<&str>) -> Option<DirectorySettings> {

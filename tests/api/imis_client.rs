@@ -26,6 +26,7 @@ fn directory(server: &MockServer, service: Option<(&str, &str)>) -> ImisDirector
             password: SecretString::from(p),
         }),
         timeout: Duration::from_millis(500),
+        profile_query: None,
     };
     ImisDirectory::new(
         &settings,

@@ -252,3 +252,35 @@ async fn both_ways_in_are_offered_with_sign_in_method_both() {
     let to_member_site = app.get("/login/sso").await;
     assert_eq!(to_member_site.status(), 303);
 }
+
+#[tokio::test]
+async fn with_a_profile_query_the_member_is_read_in_one_request_with_their_own_token() {
+    let app = sso_app(&[("IMIS_PROFILE_QUERY", "$/ZendeskSSO/Profile")]).await;
+    let member = Member::active();
+    given_hand_off(&app, "r-iqa", &member, json!(member.username)).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/query")))
+        .and(wiremock::matchers::query_param("QueryName", "$/ZendeskSSO/Profile"))
+        .and(wiremock::matchers::header(
+            "Authorization",
+            format!("Bearer member-token-{}", member.id).as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": [
+            {"$type": "Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts",
+             "Properties": {"$values": [
+                {"Name": "ID", "Value": member.id},
+                {"Name": "FullName", "Value": "Art Abingdon"},
+                {"Name": "Email", "Value": member.email},
+                {"Name": "Status", "Value": "A"},
+                {"Name": "OtherRecordsWithEmail", "Value": {"$type": "System.Int32", "$value": 0}}]}}]}})))
+        .expect(1)
+        .mount(&app.imis)
+        .await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "r-iqa").await;
+    assert_eq!(response.status(), 200);
+    let claims = decode_claims(&delivery(&response.text().await.expect("body")).jwt);
+    assert_eq!(claims["external_id"], member.id.as_str());
+    let calls = app.imis.received_requests().await.expect("recorded");
+    assert_eq!(calls.len(), 2, "the exchange and the query: {calls:?}");
+}

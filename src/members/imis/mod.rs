@@ -6,6 +6,7 @@
 //! shortly before it expires, renewed once on a 401), else the member's own token.
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
+pub mod query;
 pub mod simulator;
 pub mod sso;
 pub mod wire;
@@ -35,6 +36,8 @@ pub struct ImisSettings {
     pub base_url: Url,
     pub service_account: Option<ServiceAccount>,
     pub timeout: Duration,
+    /// `IMIS_PROFILE_QUERY`: read the member in one request with their own token.
+    pub profile_query: Option<query::ProfileQuery>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +65,7 @@ pub struct ImisDirectory {
     health: UpstreamHealth,
     /// Look up group memberships too (when `POLICY_FILE` uses them).
     fetch_groups: bool,
+    profile_query: Option<query::ProfileQuery>,
 }
 
 /// The outcome of a password grant.
@@ -98,6 +102,7 @@ impl ImisDirectory {
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
             fetch_groups: false,
+            profile_query: settings.profile_query.clone(),
         })
     }
 
@@ -377,9 +382,10 @@ impl ImisDirectory {
         user_name: &str,
         token: &SecretString,
     ) -> Result<MemberProfile, DirectoryError> {
-        let result = match &self.service {
-            Some(account) => self.lookup_as_service(account, user_name).await,
-            None => match self.lookup(user_name, token).await {
+        let result = match (&self.profile_query, &self.service) {
+            (Some(query), _) => self.run_profile_query(query, token).await,
+            (None, Some(account)) => self.lookup_as_service(account, user_name).await,
+            (None, None) => match self.lookup(user_name, token).await {
                 Err(LookupError::Unauthorized) => Err(anyhow!(
                     "iMIS refused the member's own token for the profile look-up; configure IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
                 )
@@ -401,6 +407,35 @@ impl ImisDirectory {
             }
             Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
         }
+    }
+
+    /// `GET /api/query?QueryName=…` with the member's own token: their row, in one request (plus
+    /// the duplicate-e-mail search when the query does not count shared addresses).
+    async fn run_profile_query(
+        &self,
+        profile_query: &query::ProfileQuery,
+        token: &SecretString,
+    ) -> Result<MemberProfile, LookupError> {
+        let mut url = self.endpoint(&["api", "query"]);
+        url.query_pairs_mut()
+            .append_pair("QueryName", &profile_query.path);
+        let answer: serde_json::Value = self.get_json("profile_query", url, token).await?;
+        let row = query::first_row(&answer).ok_or(LookupError::NotFound)?;
+        let mut profile = query::profile_from_row(&row, &profile_query.columns, &self.phone)
+            .ok_or(LookupError::NotFound)?;
+        if !query::counts_shared_email(&row, &profile_query.columns)
+            && let Some(email) = profile.email.clone()
+        {
+            profile.shares_primary_email = self
+                .parties_by_email(&email, token)
+                .await?
+                .into_iter()
+                .any(|p| p.id != profile.id && p.status == MemberStatus::Active);
+        }
+        if self.fetch_groups {
+            profile.facts.groups = Some(self.groups(&profile.id, token).await?);
+        }
+        Ok(profile)
     }
 
     /// Looks the member up with the service account, renewing its token once on a 401.
