@@ -60,7 +60,7 @@ impl Validator {
     }
 
     /// `IMIS_PROFILE_QUERY` and its `IMIS_PROFILE_COLUMNS`.
-    fn profile_query(&mut self, raw: &RawSettings) -> Option<ProfileQuery> {
+    fn profile_query(&mut self, raw: &RawSettings) -> Option<Box<ProfileQuery>> {
         let path = non_empty(raw.imis_profile_query.as_deref())?;
         if !path.starts_with("$/") {
             self.problem(
@@ -80,10 +80,10 @@ impl Validator {
                 return None;
             }
         };
-        Some(ProfileQuery {
+        Some(Box::new(ProfileQuery {
             path: path.to_owned(),
             columns,
-        })
+        }))
     }
     pub(super) fn members_file(&mut self, path: Option<&str>) -> Option<DirectorySettings> {
         let Some(path) = non_empty(path) else {

@@ -37,7 +37,7 @@ pub struct ImisSettings {
     pub service_account: Option<ServiceAccount>,
     pub timeout: Duration,
     /// `IMIS_PROFILE_QUERY`: read the member in one request with their own token.
-    pub profile_query: Option<query::ProfileQuery>,
+    pub profile_query: Option<Box<query::ProfileQuery>>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub struct ImisDirectory {
     health: UpstreamHealth,
     /// Look up group memberships too (when `POLICY_FILE` uses them).
     fetch_groups: bool,
-    profile_query: Option<query::ProfileQuery>,
+    profile_query: Option<Box<query::ProfileQuery>>,
 }
 
 /// The outcome of a password grant.
