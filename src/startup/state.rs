@@ -55,11 +55,7 @@ pub async fn build(
         &metrics,
         settings.breaker,
     )?;
-    let mailer = Arc::new(match (&settings.mail, &simulator) {
-        (Some(mail), None) => Mailer::smtp(mail)?,
-        // The demo keeps its mail; without mail settings `deny` or `link` was chosen.
-        _ => Mailer::demo_mailbox(),
-    });
+    let mailer = Arc::new(mailer(settings, simulator.is_some())?);
     let simulator = simulator.map(|s| web::Data::new(s.with_mailbox(mailer.clone())));
     let safety = safety_guard(settings, address, &metrics, simulator.is_some()).await?;
     let return_to = ReturnToPolicy::new(
@@ -68,10 +64,7 @@ pub async fn build(
         &settings.zendesk.brand_hosts,
     );
     let img_src = img_src(settings);
-    let form_action: Vec<String> =
-        std::iter::once(settings.public_url.origin().ascii_serialization())
-            .chain(return_to.origins())
-            .collect();
+    let delivery_csp = delivery_csp_header(settings, &return_to, &img_src)?;
     let zendesk_base = settings
         .zendesk
         .url
@@ -80,7 +73,11 @@ pub async fn build(
         .to_owned();
     let https = settings.public_url.scheme() == "https";
     let session_ttl = session_ttl(settings, directory.as_ref());
-    let metrics_for_sso = metrics.clone();
+    let sso = settings
+        .sso
+        .as_ref()
+        .map(|sso| SsoClient::new(sso.clone(), metrics.clone()))
+        .transpose()?;
     let state = AppState {
         signin: Pipeline {
             directory,
@@ -95,10 +92,7 @@ pub async fn build(
         },
         mailer,
         sign_in_method: settings.sign_in_method,
-        sso: match &settings.sso {
-            Some(sso) => Some(SsoClient::new(sso.clone(), metrics_for_sso)?),
-            None => None,
-        },
+        sso,
         journeys_used: OneUse::new(JOURNEY_TTL),
         imis_logout_url: settings.imis_logout_url.clone(),
         cookies: CookieSealer::new(settings.session.key.clone(), https),
@@ -107,11 +101,7 @@ pub async fn build(
         return_to,
         jwt_endpoint: format!("{zendesk_base}/access/jwt"),
         zendesk_base,
-        delivery_csp: actix_web::http::header::HeaderValue::from_str(&delivery_csp(
-            &img_src,
-            &form_action,
-        ))
-        .context("the delivery page's Content-Security-Policy is not a valid header")?,
+        delivery_csp,
         draining: Arc::new(AtomicBool::new(false)),
         throttle: Throttle::new(settings.throttle),
         trusted_proxies: settings.trusted_proxies.clone(),
@@ -206,4 +196,28 @@ fn demo_member_site(
         sso.client_id.clone(),
         sso.client_secret.clone(),
     )))
+}
+
+/// SMTP when configured; the demo keeps its mail (and without mail settings `deny` or `link`
+/// was chosen, so nothing is sent).
+fn mailer(settings: &Settings, demo: bool) -> anyhow::Result<Mailer> {
+    match (&settings.mail, demo) {
+        (Some(mail), false) => Mailer::smtp(mail),
+        _ => Ok(Mailer::demo_mailbox()),
+    }
+}
+
+/// The delivery page's CSP: its form may post to this bridge and to the Zendesk hosts
+/// `return_to` allows.
+fn delivery_csp_header(
+    settings: &Settings,
+    return_to: &ReturnToPolicy,
+    img_src: &str,
+) -> anyhow::Result<actix_web::http::header::HeaderValue> {
+    let form_action: Vec<String> = std::iter::once(settings.public_url.origin())
+        .map(|o| o.ascii_serialization())
+        .chain(return_to.origins())
+        .collect();
+    actix_web::http::header::HeaderValue::from_str(&delivery_csp(img_src, &form_action))
+        .context("the delivery page's Content-Security-Policy is not a valid header")
 }

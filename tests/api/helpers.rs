@@ -225,6 +225,18 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .await;
 }
 
+/// Zendesk's JWT configuration switched to "Update of external IDs?" On (over the safe one).
+pub async fn given_update_external_ids_on(zendesk: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "remote_authentications": [sso_config(json!({"update_external_ids": true}))],
+            "count": 1, "next_page": null, "previous_page": null})))
+        .with_priority(1)
+        .mount(zendesk)
+        .await;
+}
+
 /// One JWT configuration as Zendesk's API reference documents it (`auth_mode` 3, no `type`),
 /// pointing at the test bridge, with `changes` applied.
 pub fn sso_config(changes: Value) -> Value {

@@ -4,8 +4,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    IMIS_PREFIX, Member, audit_events_for, browser, decode_claims, delivery, has_input, page_text,
-    sign_in_cookie, spawn_app, spawn_app_with, sso_config,
+    IMIS_PREFIX, Member, audit_events_for, browser, decode_claims, delivery,
+    given_update_external_ids_on, has_input, page_text, sign_in_cookie, spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -158,13 +158,7 @@ async fn a_session_mints_nothing_once_zendesk_turns_unsafe() {
     app.given_member(&member).await;
     assert_eq!(app.sign_in(&member, "").await.status(), 200);
 
-    Mock::given(method("GET"))
-        .and(path("/api/v2/remote_authentications"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "remote_authentications": [sso_config(serde_json::json!({"update_external_ids": true}))]})))
-        .with_priority(1)
-        .mount(&app.zendesk)
-        .await;
+    given_update_external_ids_on(&app.zendesk).await;
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
 
     let again = app.get("/login").await;

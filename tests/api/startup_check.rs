@@ -10,18 +10,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use zendesk_sso_bridge::config::Settings;
 use zendesk_sso_bridge::startup::{Application, StartupError};
 
-use crate::helpers::{Member, given_a_safe_zendesk, spawn_app_with, sso_config, test_vars};
+use crate::helpers::{
+    Member, given_a_safe_zendesk, given_update_external_ids_on, spawn_app_with, test_vars,
+};
 
 async fn unsafe_config(zendesk: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/api/v2/remote_authentications"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"remote_authentications": [sso_config(json!({"update_external_ids": true}))],
-                "count": 1, "next_page": null, "previous_page": null}),
-        ))
-        .with_priority(1)
-        .mount(zendesk)
-        .await;
+    given_update_external_ids_on(zendesk).await;
 }
 
 #[tokio::test]

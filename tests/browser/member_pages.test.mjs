@@ -4,50 +4,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, FLAGS, SHOTS, startDemo } from './demo.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = process.env.BRIDGE_BIN ?? `${ROOT}target/debug/zendesk-sso-bridge`;
-const SHOTS = process.env.SCREENSHOT_DIR ?? `${ROOT}target/screenshots`;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-// The flags Chromium needs on a closed-network CI machine. Playwright's launch() gives every run
-// a fresh, empty user-data directory.
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let bridge;
 let base;
 let browser;
-
-/** Starts `zendesk-sso-bridge demo` on a free port; resolves with its base URL. */
-function startDemo(extraEnv = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['demo', '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, RUST_LOG: 'warn', ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 20_000);
-    const read = (chunk) => {
-      output += chunk;
-      const found = output.match(/Start here:\s+(http:\/\/\S+?)\/?\s/);
-      if (found) {
-        clearTimeout(timer);
-        resolve({ child, base: found[1] });
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
-  });
-}
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -284,7 +250,7 @@ describe('accessibility', () => {
 
 describe('branding', () => {
   test("the organisation's name, colour and links appear, and no third-party request is made", async () => {
-    const branded = await startDemo({
+    const branded = await startDemo(undefined, {
       BRAND_NAME: 'Royal Society of Examples',
       BRAND_PRIMARY_COLOUR: '#6b1d5c',
       BRAND_HELP_URL: 'mailto:help@rse.example.org',

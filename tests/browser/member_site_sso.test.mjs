@@ -5,19 +5,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = process.env.BRIDGE_BIN ?? `${ROOT}target/debug/zendesk-sso-bridge`;
-const SHOTS = process.env.SCREENSHOT_DIR ?? `${ROOT}target/screenshots`;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+import { CHROMIUM, FLAGS, SHOTS, startDemo } from './demo.mjs';
 
 let bridge;
 let browser;
@@ -39,24 +30,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const port = await freePort();
   base = `http://localhost:${port}`;
-  bridge = spawn(BIN, ['demo', '--listen', `127.0.0.1:${port}`, '--public-url', base], {
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 20_000);
-    const read = (chunk) => {
-      output += chunk;
-      if (output.includes('Start here:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    bridge.stdout.on('data', read);
-    bridge.stderr.on('data', read);
-    bridge.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
-  });
+  ({ child: bridge } = await startDemo(['--listen', `127.0.0.1:${port}`, '--public-url', base]));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 });
 
