@@ -71,7 +71,7 @@ start_bridge() {
     SESSION_KEY="$(head -c 64 /dev/urandom | base64 -w0)" ZENDESK_SUBDOMAIN=bench \
     ZENDESK_URL="http://127.0.0.1:$fake" ZENDESK_JWT_SECRET=a-zendesk-shared-secret-of-realistic-length-48ch \
     ZENDESK_API_OAUTH_TOKEN=bench IMIS_BASE_URL="http://127.0.0.1:$fake/imis" \
-    THROTTLE_IP_FAILURES=100000 LOG_FORMAT=json RUST_LOG=info \
+    THROTTLE_IP_FAILURES=100000 UNLINKED_END_USERS=link LOG_FORMAT=json RUST_LOG=info \
     taskset -c 0 "$bin" serve >/dev/null 2>&1 &
   bridge=$!; pids+=($bridge)
   until curl -fs -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.002; done

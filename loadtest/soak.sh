@@ -26,7 +26,7 @@ env -i PATH="$PATH" \
   ZENDESK_SUBDOMAIN=soak ZENDESK_URL="http://127.0.0.1:$fake_port" \
   ZENDESK_JWT_SECRET=soak-shared-secret-0123456789abcdef0123 ZENDESK_API_OAUTH_TOKEN=soak \
   IMIS_BASE_URL="http://127.0.0.1:$fake_port/imis" \
-  THROTTLE_IP_FAILURES=100000 LOG_FORMAT=json RUST_LOG=warn \
+  THROTTLE_IP_FAILURES=100000 UNLINKED_END_USERS=link LOG_FORMAT=json RUST_LOG=warn \
   target/release/zendesk-sso-bridge serve >/tmp/zsb-soak.log 2>&1 &
 bridge=$!
 pids+=($bridge)
