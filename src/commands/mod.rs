@@ -65,6 +65,15 @@ pub async fn demo(listen: SocketAddr, public_url: Option<Url>) -> anyhow::Result
     println!("zendesk-sso-bridge demo — nothing leaves this machine.");
     println!("  Start here:         {base}/");
     println!("  Simulated Zendesk:  {base}/_simulator/hc");
+    if let Ok(site) = url::Url::parse(&base)
+        .map_err(anyhow::Error::from)
+        .and_then(|u| crate::startup::member_site_url(&u))
+    {
+        println!(
+            "  Member site (iMIS): {}_member_site/signin (\"Sign in with your member account\")",
+            site
+        );
+    }
     println!("  Demo members (user name / password):");
     for m in DEMO_MEMBERS {
         println!("    {:<8} {:<14} {}", m.username, m.password, m.note);

@@ -13,6 +13,11 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// characters or is empty.
 pub fn canonical(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
+    // Printable ASCII has no invisible characters, NFKC leaves it alone and folding is
+    // lower-casing: the common case costs one small allocation.
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Some(trimmed.to_ascii_lowercase());
+    }
     if trimmed.is_empty() || trimmed.chars().any(is_invisible) {
         return None;
     }
@@ -56,6 +61,15 @@ mod tests {
             assert!(same(a, b), "{a} vs {b}");
         }
         assert!(!same("art@example.org", "arthur@example.org"));
+        // The ASCII fast path and the full path agree.
+        assert_eq!(
+            canonical("Art.B@Example.ORG").as_deref(),
+            Some("art.b@example.org")
+        );
+        assert_eq!(
+            canonical("ÀRT@Example.ORG").as_deref(),
+            Some("àrt@example.org")
+        );
     }
 
     #[test]

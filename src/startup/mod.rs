@@ -6,6 +6,8 @@
 mod demo;
 mod state;
 
+pub use demo::member_site_url;
+
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
