@@ -207,7 +207,11 @@ impl Validator {
         let log_format = self.log_format(&raw);
         let mail = self.mail(&raw);
         let unlinked_end_users = self.unlinked_end_users(&raw, mail.is_some());
-        let sso = self.imis_sso(&raw);
+        let imis_timeout = match &directory {
+            Some(DirectorySettings::Imis(imis)) => Some(imis.timeout),
+            _ => None,
+        };
+        let sso = self.imis_sso(&raw, imis_timeout);
         let sign_in_method = self.sign_in_method(&raw, sso.is_some());
         let imis_logout_url = self.imis_logout_url(&raw);
 

@@ -8,7 +8,12 @@ use crate::signin::SignInMethod;
 
 impl Validator {
     /// The client application and its page; `None` when no `IMIS_SSO_*` is set.
-    pub(super) fn imis_sso(&mut self, raw: &RawSettings) -> Option<SsoSettings> {
+    /// `imis_timeout`: the iMIS directory's `IMIS_TIMEOUT_MS`, when the directory is iMIS.
+    pub(super) fn imis_sso(
+        &mut self,
+        raw: &RawSettings,
+        imis_timeout: Option<Duration>,
+    ) -> Option<SsoSettings> {
         let page = non_empty(raw.imis_sso_page_url.as_deref());
         let id = self.optional_secret(
             "IMIS_SSO_CLIENT_ID",
@@ -51,17 +56,21 @@ impl Validator {
         let mut token_url = base?;
         let path = format!("{}/token", token_url.path().trim_end_matches('/'));
         token_url.set_path(&path);
-        // IMIS_TIMEOUT_MS is checked (and any problem reported) with the directory.
-        let timeout = non_empty(raw.imis_timeout_ms.as_deref())
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|ms| (100..=60_000).contains(ms))
-            .unwrap_or(DEFAULT_IMIS_TIMEOUT_MS);
         Some(SsoSettings {
             page_url: page_url?,
             token_url,
             client_id: client_id.expose_secret().to_owned(),
             client_secret,
-            timeout: Duration::from_millis(timeout),
+            timeout: match imis_timeout {
+                Some(timeout) => timeout,
+                None => Duration::from_millis(self.number(
+                    "IMIS_TIMEOUT_MS",
+                    raw.imis_timeout_ms.as_deref(),
+                    DEFAULT_IMIS_TIMEOUT_MS,
+                    100..=60_000,
+                    "milliseconds",
+                )),
+            },
         })
     }
 

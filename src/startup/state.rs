@@ -24,7 +24,7 @@ use crate::web::imis_sso::JOURNEY_TTL;
 use crate::web::middleware::{default_csp, delivery_csp};
 use crate::web::pages::MemberPages;
 use crate::web::return_to::ReturnToPolicy;
-use crate::web::session::{CookieSealer, OneUse, SignedOut};
+use crate::web::session::{CookieSealer, IdSet};
 use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo};
 use crate::zendesk::api::ZendeskApi;
@@ -93,10 +93,10 @@ pub async fn build(
         mailer,
         sign_in_method: settings.sign_in_method,
         sso,
-        journeys_used: OneUse::new(JOURNEY_TTL),
+        journeys_used: IdSet::new(JOURNEY_TTL),
         imis_logout_url: settings.imis_logout_url.clone(),
         cookies: CookieSealer::new(settings.session.key.clone(), https),
-        signed_out: SignedOut::new(session_ttl),
+        signed_out: IdSet::new(session_ttl),
         session_ttl,
         return_to,
         jwt_endpoint: format!("{zendesk_base}/access/jwt"),

@@ -12,6 +12,7 @@ use tracing_actix_web::RequestId;
 
 use crate::members::clean_text;
 use crate::web::AppState;
+use crate::web::i18n::Lang;
 use crate::web::pages::MessagePage;
 use crate::web::session::{LOGIN_COOKIE, SESSION_COOKIE, Session};
 
@@ -75,26 +76,12 @@ pub async fn logout(
                 .audit
                 .sign_out(request_id, member_id.as_deref());
             // Signing out of the help centre signs out of the member site too.
-            if let Some(single_logout) = &state.imis_logout_url {
-                let mut response = HttpResponse::SeeOther()
+            match &state.imis_logout_url {
+                Some(single_logout) => HttpResponse::SeeOther()
                     .insert_header((actix_web::http::header::LOCATION, single_logout.as_str()))
-                    .finish();
-                for name in [SESSION_COOKIE, LOGIN_COOKIE] {
-                    let _ = response.add_cookie(&state.cookies.removal(name));
-                }
-                return response;
+                    .finish(),
+                None => signed_out_page(&state, lang, other),
             }
-            let back = other
-                .and_then(|q| q.return_to)
-                .and_then(|r| state.return_to.check(&r).ok())
-                .map(|r| match r.starts_with('/') {
-                    true => format!("{}{r}", state.zendesk_base),
-                    false => r,
-                })
-                .unwrap_or_else(|| format!("{}/hc", state.zendesk_base));
-            state
-                .pages
-                .message(StatusCode::OK, lang, &MessagePage::signed_out(back))
         }
     };
     for name in [SESSION_COOKIE, LOGIN_COOKIE] {
@@ -102,4 +89,19 @@ pub async fn logout(
         let _ = response.add_cookie(&state.cookies.removal(name));
     }
     response
+}
+
+/// "You are signed out", with a link back to where Zendesk said the member was.
+fn signed_out_page(state: &AppState, lang: Lang, query: Option<LogoutQuery>) -> HttpResponse {
+    let back = query
+        .and_then(|q| q.return_to)
+        .and_then(|r| state.return_to.check(&r).ok())
+        .map(|r| match r.starts_with('/') {
+            true => format!("{}{r}", state.zendesk_base),
+            false => r,
+        })
+        .unwrap_or_else(|| format!("{}/hc", state.zendesk_base));
+    state
+        .pages
+        .message(StatusCode::OK, lang, &MessagePage::signed_out(back))
 }

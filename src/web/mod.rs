@@ -18,7 +18,7 @@ use url::Url;
 use crate::members::demo::DemoMember;
 use crate::signin::{Pipeline, Session};
 use return_to::ReturnToPolicy;
-use session::{CookieSealer, SESSION_COOKIE, SignedOut};
+use session::{CookieSealer, SESSION_COOKIE};
 
 /// What every handler shares, built once at start-up.
 pub struct AppState {
@@ -26,13 +26,13 @@ pub struct AppState {
     pub signin: Pipeline,
     pub cookies: CookieSealer,
     /// Sessions ended by a sign-out, refused until they would have expired anyway.
-    pub signed_out: SignedOut,
+    pub signed_out: session::IdSet,
     /// Which ways in the sign-in page offers (`SIGN_IN_METHOD`).
     pub sign_in_method: crate::signin::SignInMethod,
     /// Single sign-on from the iMIS site, when configured.
     pub sso: Option<crate::members::imis::sso::SsoClient>,
     /// Member-site journeys already handed off: each works once.
-    pub journeys_used: session::OneUse,
+    pub journeys_used: session::IdSet,
     /// iMIS's SingleLogout page, visited after a normal sign-out (`IMIS_LOGOUT_URL`).
     pub imis_logout_url: Option<Url>,
     /// Sends the codes of `UNLINKED_END_USERS=verify` (the demo's keeps them in a mailbox).

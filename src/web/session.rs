@@ -32,45 +32,32 @@ fn cookie_path(name: &str) -> &'static str {
     }
 }
 
-/// Ids that may be used once within `ttl` (member-site journeys).
-pub struct OneUse(moka::sync::Cache<uuid::Uuid, ()>);
+/// Ids remembered for a while: sessions ended by a sign-out (a copy of the cookie taken before
+/// must not sign in again), member-site journeys already handed off (each works once).
+pub struct IdSet(moka::sync::Cache<uuid::Uuid, ()>);
 
-impl OneUse {
+impl IdSet {
+    /// Each id is kept for `ttl`: as long as the thing it names could be used.
     pub fn new(ttl: Duration) -> Self {
         Self(
             moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
-                .time_to_live(ttl)
+                .time_to_live(ttl.max(Duration::from_secs(1)))
                 .build(),
         )
+    }
+
+    pub fn insert(&self, id: uuid::Uuid) {
+        self.0.insert(id, ());
+    }
+
+    pub fn contains(&self, id: &uuid::Uuid) -> bool {
+        self.0.contains_key(id)
     }
 
     /// True the first time `id` is seen.
     pub fn insert_once(&self, id: uuid::Uuid) -> bool {
         self.0.entry(id).or_insert(()).is_fresh()
-    }
-}
-
-/// Sessions ended by a sign-out: a copy of the cookie taken before must not sign in again.
-/// Each record lives as long as the longest session could.
-pub struct SignedOut(moka::sync::Cache<uuid::Uuid, ()>);
-
-impl SignedOut {
-    pub fn new(session_ttl: Duration) -> Self {
-        Self(
-            moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(session_ttl.max(Duration::from_secs(1)))
-                .build(),
-        )
-    }
-
-    pub fn insert(&self, sid: uuid::Uuid) {
-        self.0.insert(sid, ());
-    }
-
-    pub fn contains(&self, sid: &uuid::Uuid) -> bool {
-        self.0.contains_key(sid)
     }
 }
 

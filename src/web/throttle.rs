@@ -45,6 +45,15 @@ struct Window {
     failures: AtomicU32,
 }
 
+impl Window {
+    fn fresh() -> Arc<Self> {
+        Arc::new(Self {
+            started: Instant::now(),
+            failures: AtomicU32::new(0),
+        })
+    }
+}
+
 /// What to do with a sign-in attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
@@ -118,26 +127,13 @@ impl Throttle {
     }
 
     pub fn failed(&self, ip: Option<IpAddr>, username: &str) {
-        let fresh = || {
-            Arc::new(Window {
-                started: Instant::now(),
-                failures: AtomicU32::new(0),
-            })
-        };
         self.users
             .entry(key(username))
-            .or_insert_with(fresh)
+            .or_insert_with(Window::fresh)
             .value()
             .failures
             .fetch_add(1, Ordering::Relaxed);
-        if let Some(ip) = ip {
-            self.ips
-                .entry(ip)
-                .or_insert_with(fresh)
-                .value()
-                .failures
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        self.failed_address(ip);
     }
 
     /// The limit per client address alone (the member-site hand-off has no user name).
@@ -152,12 +148,7 @@ impl Throttle {
         if let Some(ip) = ip {
             self.ips
                 .entry(ip)
-                .or_insert_with(|| {
-                    Arc::new(Window {
-                        started: Instant::now(),
-                        failures: AtomicU32::new(0),
-                    })
-                })
+                .or_insert_with(Window::fresh)
                 .value()
                 .failures
                 .fetch_add(1, Ordering::Relaxed);

@@ -284,3 +284,43 @@ async fn with_a_profile_query_the_member_is_read_in_one_request_with_their_own_t
     let calls = app.imis.received_requests().await.expect("recorded");
     assert_eq!(calls.len(), 2, "the exchange and the query: {calls:?}");
 }
+
+#[tokio::test]
+async fn the_hand_off_is_throttled_per_address_and_bounded_in_size() {
+    let app = sso_app(&[("THROTTLE_IP_FAILURES", "2")]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&app.imis)
+        .await;
+    let oversized = "x".repeat(5000);
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), &oversized).await;
+    assert_eq!(response.status(), 400, "a refresh token is never this long");
+    assert_eq!(
+        app.imis.received_requests().await.expect("recorded").len(),
+        0,
+        "nothing that size reaches iMIS"
+    );
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let journey = start_journey(&app, "").await;
+        statuses.push(
+            post_hand_off(&app, Some(&journey), "guessed")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [403, 403, 429],
+        "a stranger's guesses stop at the limit"
+    );
+    assert_eq!(
+        app.imis.received_requests().await.expect("recorded").len(),
+        2,
+        "the refused one never reached iMIS"
+    );
+}

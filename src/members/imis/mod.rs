@@ -68,12 +68,6 @@ pub struct ImisDirectory {
     profile_query: Option<Box<query::ProfileQuery>>,
 }
 
-/// The outcome of a password grant.
-struct Grant {
-    token: SecretString,
-    user_name: Option<String>,
-}
-
 /// Why a profile look-up failed.
 #[derive(Debug, thiserror::Error)]
 enum LookupError {
@@ -157,7 +151,7 @@ impl ImisDirectory {
         &self,
         username: &str,
         password: &SecretString,
-    ) -> Result<Grant, DirectoryError> {
+    ) -> Result<sso::Grant, DirectoryError> {
         let request = self
             .http
             .post(self.endpoint(&["token"]))
@@ -199,7 +193,7 @@ impl ImisDirectory {
             .ok_or_else(|| {
                 self.unavailable(anyhow!("iMIS /token answered 200 without an access_token"))
             })?;
-        Ok(Grant {
+        Ok(sso::Grant {
             token: SecretString::from(token),
             user_name: parsed.user_name.filter(|u| !u.trim().is_empty()),
         })

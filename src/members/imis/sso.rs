@@ -27,7 +27,8 @@ pub struct SsoSettings {
     pub timeout: std::time::Duration,
 }
 
-/// What an exchange gives: the member's own access token and, usually, their user name.
+/// What a grant gives (a password grant or a hand-off exchange): the member's own access
+/// token and, usually, their user name.
 pub struct Grant {
     pub token: SecretString,
     pub user_name: Option<String>,
