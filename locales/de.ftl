@@ -104,3 +104,12 @@ sso-expired-title = Ihre Anmeldung auf der Mitgliederseite ist abgelaufen
 sso-expired-text = Die Anmeldung über die Mitgliederseite gilt nur wenige Minuten und nur einmal. Beginnen Sie erneut: Vielleicht müssen Sie nichts eingeben.
 sso-unsolicited-title = Diese Anmeldung wurde nicht hier begonnen
 sso-unsolicited-text = Um sich beim Hilfe-Center anzumelden, beginnen Sie im Hilfe-Center oder auf dieser Seite.
+
+busy-title = Der Anmeldedienst ist ausgelastet
+busy-text = Gerade laufen zu viele Anmeldungen. Es wurde nichts gesendet; bitte versuchen Sie es in ein paar Sekunden erneut.
+
+loop-title = Die Anmeldung kehrt immer wieder hierher zurück
+loop-text = Das Hilfe-Center hat Sie mehrmals hintereinander zur Anmeldung zurückgeschickt, deshalb haben wir hier angehalten, statt im Kreis zu laufen. Mit Ihrem Konto ist alles in Ordnung.
+loop-admin = Für die Administration: Prüfen Sie, dass das gemeinsame Geheimnis in Zendesk das ZENDESK_JWT_SECRET der Brücke ist, dass die Remote-Abmelde-URL in Zendesk das /logout dieses Dienstes ist und dass kein Hilfe-Center-Theme angemeldete Mitglieder zur Anmeldung zurückschickt.
+
+zendesk-error-neutral = Sie wurden nicht angemeldet. Bitte versuchen Sie es erneut; wenn das wieder passiert, wenden Sie sich an { $org }.

@@ -110,3 +110,12 @@ sso-expired-title = Your member-site sign-in expired
 sso-expired-text = Signing in through the member site takes only a few minutes and each sign-in works once. Start again: you may not need to type anything.
 sso-unsolicited-title = This sign-in was not started here
 sso-unsolicited-text = To sign in to the help centre, start from the help centre or from this page.
+
+busy-title = The sign-in service is busy
+busy-text = Too many sign-ins are under way at this moment. Nothing was sent; please try again in a few seconds.
+
+loop-title = Signing in keeps coming back here
+loop-text = The help centre sent you back to sign in several times in a row, so we stopped here rather than go round in circles. Your account is fine.
+loop-admin = For the administrator: check that Zendesk's shared secret is the bridge's ZENDESK_JWT_SECRET, that Zendesk's remote logout URL is this service's /logout, and that no help-centre theme sends signed-in members back to sign in.
+
+zendesk-error-neutral = You have not been signed in. Please try again; if this keeps happening, contact { $org }.

@@ -104,3 +104,12 @@ sso-expired-title = Su inicio de sesión en el sitio de miembros ha caducado
 sso-expired-text = El inicio de sesión a través del sitio de miembros solo dura unos minutos y sirve una vez. Empiece de nuevo: quizá no tenga que escribir nada.
 sso-unsolicited-title = Este inicio de sesión no empezó aquí
 sso-unsolicited-text = Para acceder al centro de ayuda, empiece desde el centro de ayuda o desde esta página.
+
+busy-title = El servicio de inicio de sesión está ocupado
+busy-text = Hay demasiados inicios de sesión en curso en este momento. No se ha enviado nada; inténtelo de nuevo en unos segundos.
+
+loop-title = El inicio de sesión vuelve una y otra vez aquí
+loop-text = El centro de ayuda le ha devuelto al inicio de sesión varias veces seguidas, así que nos hemos detenido aquí en lugar de dar vueltas. Su cuenta está bien.
+loop-admin = Para el administrador: compruebe que el secreto compartido de Zendesk es el ZENDESK_JWT_SECRET del puente, que la URL de cierre de sesión remoto de Zendesk es el /logout de este servicio y que ningún tema del centro de ayuda devuelve a los miembros conectados al inicio de sesión.
+
+zendesk-error-neutral = No ha iniciado sesión. Inténtelo de nuevo; si vuelve a ocurrir, póngase en contacto con { $org }.

@@ -104,3 +104,12 @@ sso-expired-title = Votre connexion au site des membres a expiré
 sso-expired-text = La connexion par le site des membres ne dure que quelques minutes et ne sert qu'une fois. Recommencez : vous n'aurez peut-être rien à saisir.
 sso-unsolicited-title = Cette connexion n'a pas commencé ici
 sso-unsolicited-text = Pour vous connecter au centre d'aide, commencez depuis le centre d'aide ou depuis cette page.
+
+busy-title = Le service de connexion est occupé
+busy-text = Trop de connexions sont en cours en ce moment. Rien n'a été envoyé ; veuillez réessayer dans quelques secondes.
+
+loop-title = La connexion revient sans cesse ici
+loop-text = Le centre d'aide vous a renvoyé vers la connexion plusieurs fois de suite : nous nous sommes arrêtés ici plutôt que de tourner en rond. Votre compte n'a rien.
+loop-admin = Pour l'administrateur : vérifiez que le secret partagé de Zendesk est le ZENDESK_JWT_SECRET du pont, que l'URL de déconnexion à distance de Zendesk est le /logout de ce service, et qu'aucun thème du centre d'aide ne renvoie les membres connectés vers la connexion.
+
+zendesk-error-neutral = Vous n'avez pas été connecté. Veuillez réessayer ; si cela se reproduit, contactez { $org }.

@@ -61,6 +61,30 @@ impl Audit {
         self.metrics.sign_in(outcome.as_str(), reason);
     }
 
+    /// Zendesk kept sending one browser back to sign in; the bridge stopped auto-posting.
+    pub fn redirect_loop(&self, request_id: RequestId, member_id: Option<&str>) {
+        tracing::warn!(
+            target: "audit",
+            event = "sign_in",
+            outcome = Outcome::Failed.as_str(),
+            reason = "redirect_loop",
+            member_id = member_id.unwrap_or_default(),
+            request_id = %request_id,
+        );
+        self.metrics
+            .sign_in(Outcome::Failed.as_str(), "redirect_loop");
+    }
+
+    /// A Zendesk error report on the logout URL for a browser the bridge had not just sent to
+    /// Zendesk: anyone can craft that link, so it is neither quoted nor counted as a refusal.
+    pub fn unverified_zendesk_error(&self, request_id: RequestId) {
+        tracing::info!(
+            target: "audit",
+            event = "zendesk_error_unverified",
+            request_id = %request_id,
+        );
+    }
+
     /// Zendesk refused a token and said why on the remote logout URL.
     pub fn zendesk_refused(&self, request_id: RequestId, message: &str) {
         tracing::warn!(

@@ -12,6 +12,7 @@
 //! (`upstream`, `mail`, `metrics`, `audit`, `clock`, `ids`).
 
 pub mod audit;
+pub mod canonical;
 pub mod clock;
 pub mod commands;
 pub mod config;

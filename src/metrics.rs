@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -117,11 +117,20 @@ impl Metrics {
         }
     }
 
+    /// One request. Labels come from known sets only, so strangers cannot add series: the
+    /// method is GET, POST, HEAD or OTHER; the route is a pattern of the route table or
+    /// `unmatched`; the status is a number the bridge itself answered.
     pub fn http_request(&self, method: &str, route: &str, status: u16) {
+        let method = match method {
+            "GET" => "GET",
+            "POST" => "POST",
+            "HEAD" => "HEAD",
+            _ => "OTHER",
+        };
         self.inner
             .http
             .get_or_create(&HttpLabels {
-                method: method.to_owned(),
+                method,
                 route: route.to_owned(),
                 status,
             })

@@ -46,6 +46,8 @@ pub(super) struct RawSettings {
     pub(super) throttle_user_failures: Option<String>,
     pub(super) throttle_ip_failures: Option<String>,
     pub(super) throttle_window_secs: Option<String>,
+    pub(super) sign_in_max_in_flight: Option<String>,
+    pub(super) sign_in_max_in_flight_per_address: Option<String>,
     pub(super) member_directory: Option<String>,
     pub(super) member_phone_country: Option<String>,
     pub(super) members_file: Option<String>,

@@ -41,6 +41,7 @@ pub use crate::members::imis::{ImisSettings, ServiceAccount};
 pub use crate::telemetry::LogFormat;
 pub use crate::web::pages::Branding;
 pub use crate::web::throttle::{
+    DEFAULT_SIGN_IN_MAX_IN_FLIGHT, DEFAULT_SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS,
     DEFAULT_THROTTLE_IP_FAILURES, DEFAULT_THROTTLE_USER_FAILURES, DEFAULT_THROTTLE_WINDOW_SECS,
     ThrottleSettings,
 };

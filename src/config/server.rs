@@ -50,6 +50,20 @@ impl Validator {
                 10..=86_400,
                 "seconds",
             )),
+            max_in_flight: self.number(
+                "SIGN_IN_MAX_IN_FLIGHT",
+                raw.sign_in_max_in_flight.as_deref(),
+                DEFAULT_SIGN_IN_MAX_IN_FLIGHT,
+                1..=100_000,
+                "sign-ins",
+            ) as u32,
+            max_in_flight_per_address: self.number(
+                "SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS",
+                raw.sign_in_max_in_flight_per_address.as_deref(),
+                DEFAULT_SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS,
+                1..=10_000,
+                "sign-ins",
+            ) as u32,
         }
     }
 

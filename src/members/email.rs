@@ -6,23 +6,10 @@
 //! (zero-width spaces, joiners, direction marks, soft hyphens, byte-order marks) are refused
 //! outright: two addresses that look the same must not be two identities.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-
 /// The comparison and look-up key of an address; `None` for one that carries invisible
 /// characters or is empty.
 pub fn canonical(raw: &str) -> Option<String> {
-    let trimmed = raw.trim();
-    // Printable ASCII has no invisible characters, NFKC leaves it alone and folding is
-    // lower-casing: the common case costs one small allocation.
-    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Some(trimmed.to_ascii_lowercase());
-    }
-    if trimmed.is_empty() || trimmed.chars().any(is_invisible) {
-        return None;
-    }
-    let folded = caseless::default_case_fold_str(&trimmed.nfkc().collect::<String>());
-    Some(folded.nfkc().collect())
+    crate::canonical::text(raw)
 }
 
 /// Whether two addresses are the same identity (never true for a refused address).
@@ -31,17 +18,6 @@ pub fn same(a: &str, b: &str) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
-}
-
-/// Format characters (Cf: zero-width, joiners, direction marks, BOM, soft hyphen), controls, and
-/// the few invisible ones Unicode files elsewhere (Hangul fillers, Mongolian vowel separator).
-fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || c.general_category() == GeneralCategory::Format
-        || matches!(
-            c,
-            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{180E}'
-        )
 }
 
 #[cfg(test)]

@@ -120,6 +120,16 @@ pub struct FileDirectory {
     phone: PhonePolicy,
     /// Verified against when the user name is unknown, so both cases cost the same.
     decoy_hash: String,
+    /// Each check holds ~19 MiB for its duration: at most this many run at once.
+    hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// How long a password check waits for its turn before the member gets the busy page.
+const HASHING_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checks at once: the cores, at most four (four checks hold about 76 MiB).
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 impl FileDirectory {
@@ -129,6 +139,7 @@ impl FileDirectory {
             members: Arc::new(members),
             phone,
             decoy_hash,
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
         })
     }
 
@@ -201,7 +212,13 @@ impl MemberDirectory for FileDirectory {
             None => self.decoy_hash.clone(),
         };
         let password = password.clone();
+        let turn =
+            tokio::time::timeout(HASHING_QUEUE_TIMEOUT, self.hashing.clone().acquire_owned())
+                .await
+                .map_err(|_| DirectoryError::Busy)?
+                .map_err(|_| DirectoryError::Busy)?;
         let verified = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let hash = PasswordHash::new(&hash).ok()?;
             Some(
                 Argon2::default()

@@ -199,6 +199,8 @@ pub enum DirectoryError {
     Refused(Refusal),
     #[error("the member system is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
 /// Where members are looked up and their passwords checked.

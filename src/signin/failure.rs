@@ -26,6 +26,8 @@ pub enum Failure {
     PolicyDenied { message: Option<String> },
     #[error("too many failed sign-ins; retry after {retry_after:?}")]
     Throttled { retry_after: Duration },
+    #[error("too many sign-ins in flight")]
+    Busy,
     #[error("sign-in refused by an account-safety rule: {denial} (error id {error_id})")]
     Denied { denial: Denial, error_id: String },
     #[error("the member system is unavailable (error id {error_id})")]
@@ -80,6 +82,7 @@ impl Failure {
         match error {
             DirectoryError::InvalidCredentials => Failure::InvalidCredentials,
             DirectoryError::Refused(refusal) => Failure::Refused(refusal),
+            DirectoryError::Busy => Failure::Busy,
             DirectoryError::Unavailable(source) => Failure::MemberSystemUnavailable {
                 error_id: error_id(),
                 source,
@@ -98,6 +101,7 @@ impl Failure {
             Failure::Refused(refusal) => refusal.reason(),
             Failure::PolicyDenied { .. } => "policy",
             Failure::Throttled { .. } => "throttled",
+            Failure::Busy => "busy",
             Failure::Denied { denial, .. } => denial.reason(),
             Failure::MemberSystemUnavailable { .. } => "member_system_unavailable",
             Failure::VerificationNeeded(_) => "email_verification_required",

@@ -6,7 +6,9 @@
 
 mod plumbing;
 
-pub use plumbing::{CachedToken, TokenCache, retry_after, timed_send};
+pub use plumbing::{
+    BodyError, CachedToken, MAX_BODY_BYTES, TokenCache, read_body, retry_after, timed_send,
+};
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

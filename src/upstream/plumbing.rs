@@ -34,6 +34,38 @@ pub async fn timed_send(
     result
 }
 
+/// The most of an upstream answer the bridge reads: iMIS and Zendesk answers are a few KiB; a
+/// search page with identities well under 1 MiB.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An upstream answer that could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("the answer could not be read")]
+    Read(#[from] reqwest::Error),
+}
+
+/// The answer's body, refused before it is buffered when it says (Content-Length) or turns out
+/// (streamed) to be larger than [`MAX_BODY_BYTES`].
+pub async fn read_body(mut response: Response) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The answer's `Retry-After` in seconds, else `fallback`; never more than `max`.
 pub fn retry_after(response: &Response, fallback: Duration, max: Duration) -> Duration {
     response

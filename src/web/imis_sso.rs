@@ -16,14 +16,14 @@ use serde::{Deserialize, Serialize};
 use tracing_actix_web::RequestId;
 use uuid::Uuid;
 
-use crate::members::imis::sso::HandOffError;
+use crate::members::imis::sso::{Grant, HandOffError};
 use crate::signin::{self, Attempt, Failure, Identity, Way};
 use crate::web::AppState;
 use crate::web::i18n::Lang;
 use crate::web::login::{failure_page, signed_in};
 use crate::web::pages::MessagePage;
 use crate::web::session::Destination;
-use crate::web::throttle::{Gate, client_ip};
+use crate::web::throttle::client_ip;
 
 pub const JOURNEY_COOKIE: &str = "zsb_sso";
 const JOURNEY_PATH: &str = "/imis/sso";
@@ -112,7 +112,7 @@ pub async fn hand_off(
     };
     let identify = identify(&req, &state, form.into_inner(), journey.is_some());
     let mut response = match signin::run(attempt, identify).await {
-        Ok(granted) => signed_in(&state, lang, granted, &destination),
+        Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
         Err(failure) => hand_off_failure_page(&state, lang, &failure),
     };
     let mut removal = state.cookies.removal(JOURNEY_COOKIE);
@@ -129,9 +129,26 @@ async fn identify(
     solicited: bool,
 ) -> Result<Identity, Failure> {
     let ip = client_ip(req, &state.trusted_proxies);
-    if let Gate::Closed { retry_after } = state.throttle.gate_address(ip) {
-        return Err(Failure::Throttled { retry_after });
+    let reservation = state.throttle.reserve(ip, None).await?;
+    let exchanged = exchange(state, form, solicited).await;
+    match &exchanged {
+        Ok(_) => reservation.succeeded(),
+        // A refused hand-off stays counted against the address.
+        Err(Failure::HandOffExpired) => {}
+        Err(_) => reservation.not_counted(),
     }
+    let grant = exchanged?;
+    let (profile, username) = state
+        .signin
+        .directory
+        .profile_for_grant(&grant)
+        .await
+        .map_err(Failure::from_directory)?;
+    Ok(Identity::Profile { profile, username })
+}
+
+/// The refresh token of a hand-off we started, exchanged once with iMIS.
+async fn exchange(state: &AppState, form: HandOffForm, solicited: bool) -> Result<Grant, Failure> {
     if !solicited {
         return Err(Failure::HandOffUnsolicited);
     }
@@ -144,25 +161,15 @@ async fn identify(
         .sso
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("no IMIS_SSO_* settings"))?;
-    let grant = match sso.exchange(&token).await {
-        Ok(grant) => grant,
-        Err(HandOffError::Expired) => {
-            state.throttle.failed_address(ip);
-            return Err(Failure::HandOffExpired);
-        }
+    match sso.exchange(&token).await {
+        Ok(grant) => Ok(grant),
+        Err(HandOffError::Expired) => Err(Failure::HandOffExpired),
         Err(e @ HandOffError::ClientRefused) => {
             tracing::error!(target: "audit", event = "imis_sso_client_refused", detail = %e, "iMIS refused IMIS_SSO_CLIENT_ID / IMIS_SSO_CLIENT_SECRET");
-            return Err(Failure::member_system_unavailable(anyhow::anyhow!(e)));
+            Err(Failure::member_system_unavailable(anyhow::anyhow!(e)))
         }
-        Err(HandOffError::Unavailable(e)) => return Err(Failure::member_system_unavailable(e)),
-    };
-    let (profile, username) = state
-        .signin
-        .directory
-        .profile_for_grant(&grant)
-        .await
-        .map_err(Failure::from_directory)?;
-    Ok(Identity::Profile { profile, username })
+        Err(HandOffError::Unavailable(e)) => Err(Failure::member_system_unavailable(e)),
+    }
 }
 
 fn hand_off_failure_page(state: &AppState, lang: Lang, failure: &Failure) -> HttpResponse {

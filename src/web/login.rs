@@ -13,14 +13,16 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tracing_actix_web::RequestId;
 
+use crate::clock::unix_now;
 use crate::signin::{self, Attempt, Failure, Granted, Identity, SignInMethod, Way};
 use crate::web::AppState;
+use crate::web::deliveries::Deliveries;
 use crate::web::i18n::Lang;
 use crate::web::pages::{self, DeliveryPage, LoginPage, MemberPages, MessagePage, TokenText};
 use crate::web::session::{
     Destination, LOGIN_COOKIE, LOGIN_STATE_TTL, LoginState, SESSION_COOKIE, new_token,
 };
-use crate::web::throttle::{Gate, client_ip};
+use crate::web::throttle::client_ip;
 use crate::web::{imis_sso, verify};
 
 const MAX_USERNAME_LEN: usize = 256;
@@ -65,6 +67,7 @@ pub fn status_of(failure: &Failure) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         Failure::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Failure::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Failure::Denied {
             denial: Denial::ZendeskUnavailable | Denial::ZendeskConfigUnsafe,
             ..
@@ -98,6 +101,13 @@ pub fn failure_page(failure: &Failure, pages: &MemberPages, lang: Lang) -> HttpR
             }
             return response;
         }
+        Failure::Busy => {
+            let mut response = pages.message(status, lang, &MessagePage::busy());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
         Failure::Denied { denial, error_id } => MessagePage::denied(*denial, error_id),
         Failure::MemberSystemUnavailable { error_id, source } => {
             tracing::error!(error_id = %error_id, error = format!("{source:#}"), "member system unavailable");
@@ -126,6 +136,18 @@ pub async fn show(
         _ => destination(&state, query),
     };
     let lang = state.pages.lang(&req, destination.locale_id.as_deref());
+    if let Some(deliveries) = Deliveries::recent(&state.cookies, &req)
+        && deliveries.is_loop(unix_now())
+    {
+        // Zendesk keeps sending this browser back: stop before minting or redirecting again.
+        let member_id = state.open_session(&req).map(|s| s.member.id);
+        state
+            .signin
+            .audit
+            .redirect_loop(request_id, member_id.as_deref());
+        let page = MessagePage::redirect_loop(&state.zendesk_base);
+        return state.pages.message(StatusCode::LOOP_DETECTED, lang, &page);
+    }
     if let Some(session) = state.open_session(&req) {
         let attempt = Attempt {
             state: &state.signin,
@@ -135,7 +157,7 @@ pub async fn show(
         };
         let result = signin::run(attempt, async { Ok(Identity::Session(session)) }).await;
         return match result {
-            Ok(granted) => signed_in(&state, lang, granted, &destination),
+            Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
             Err(Failure::VerificationNeeded(link)) => {
                 verify::start(&state, lang, request_id, *link, Way::Session, destination).await
             }
@@ -208,8 +230,7 @@ pub async fn submit(
     let identify = by_password(&req, &state, form, login_state.as_ref());
     match signin::run(attempt, identify).await {
         Ok(granted) => {
-            state.throttle.succeeded(&username);
-            let mut response = signed_in(&state, lang, granted, &destination);
+            let mut response = signed_in(&req, &state, lang, granted, &destination);
             let _ = response.add_cookie(&state.cookies.removal(LOGIN_COOKIE));
             response
         }
@@ -264,11 +285,14 @@ async fn by_password(
     {
         return Err(Failure::BadRequest);
     }
+    // Look-alike spellings are one user name; one that hides invisible characters is none.
+    if crate::canonical::user_name(username).is_none() {
+        return Err(Failure::BadRequest);
+    }
     let ip = client_ip(req, &state.trusted_proxies);
-    match state.throttle.gate(ip, username) {
-        Gate::Open => {}
-        Gate::Slow(pause) => tokio::time::sleep(pause).await,
-        Gate::Closed { retry_after } => return Err(Failure::Throttled { retry_after }),
+    let reservation = state.throttle.reserve(ip, Some(username)).await?;
+    if !reservation.pause.is_zero() {
+        tokio::time::sleep(reservation.pause).await;
     }
     match state
         .signin
@@ -276,22 +300,28 @@ async fn by_password(
         .authenticate(username, &password)
         .await
     {
-        Ok(profile) => Ok(Identity::Profile {
-            profile,
-            username: username.to_owned(),
-        }),
+        Ok(profile) => {
+            reservation.succeeded();
+            Ok(Identity::Profile {
+                profile,
+                username: username.to_owned(),
+            })
+        }
         Err(error) => {
             let failure = Failure::from_directory(error);
-            if matches!(failure, Failure::InvalidCredentials) {
-                state.throttle.failed(ip, username);
+            // Only a refused password stays counted.
+            if !matches!(failure, Failure::InvalidCredentials) {
+                reservation.not_counted();
             }
             Err(failure)
         }
     }
 }
 
-/// The delivery page for a granted sign-in, with the session cookie when it changed.
+/// The delivery page for a granted sign-in, with the session cookie when it changed and the
+/// record of this delivery (see [`crate::web::deliveries`]).
 pub fn signed_in(
+    req: &HttpRequest,
     state: &AppState,
     lang: Lang,
     granted: Granted,
@@ -299,6 +329,10 @@ pub fn signed_in(
 ) -> HttpResponse {
     let result = deliver(state, lang, &granted.jwt, destination.return_to.as_deref()).and_then(
         |mut response| {
+            let delivered = Deliveries::record(&state.cookies, req)?;
+            response
+                .add_cookie(&delivered)
+                .map_err(anyhow::Error::from)?;
             if granted.session_changed {
                 let cookie =
                     state

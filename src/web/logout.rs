@@ -1,7 +1,8 @@
 //! `GET /logout`: Zendesk's remote logout URL.
 //!
 //! Three visits look alike and must not be confused: Zendesk reporting a JWT error
-//! (`kind=error&message=...`: show it escaped, audit it, never bounce back into login), a normal
+//! (`kind=error&message=...`: show it escaped, audit it, never bounce back into login — but only
+//! for a browser the bridge sent to Zendesk moments before, since anyone can craft the link), a normal
 //! sign-out (Zendesk adds `email`, `external_id`, `brand_id`, `return_to`), and a direct visit.
 //! All of them end the bridge session.
 
@@ -12,6 +13,7 @@ use tracing_actix_web::RequestId;
 
 use crate::members::clean_text;
 use crate::web::AppState;
+use crate::web::deliveries::{DELIVERIES_COOKIE, Deliveries};
 use crate::web::i18n::Lang;
 use crate::web::pages::MessagePage;
 use crate::web::session::{LOGIN_COOKIE, SESSION_COOKIE, Session};
@@ -41,34 +43,15 @@ pub async fn logout(
         state.signed_out.insert(session.sid);
     }
     let member_id = session.map(|s| s.member.id);
+    // Only a browser we sent to Zendesk moments ago can be carrying Zendesk's refusal.
+    let delivered = Deliveries::recent(&state.cookies, &req).is_some();
     let mut response = match query {
         Some(LogoutQuery {
             kind: Some(kind),
             message,
             ..
         }) if kind == "error" => {
-            let message: String = clean_text(message.as_deref().unwrap_or_default())
-                .chars()
-                .take(MAX_MESSAGE_CHARS)
-                .collect();
-            // The audit log is in English; the member reads their own language.
-            let (logged, shown) = match message.is_empty() {
-                true => (
-                    "(Zendesk gave no reason)",
-                    state
-                        .pages
-                        .texts(lang)
-                        .get("zendesk-error-no-reason")
-                        .to_owned(),
-                ),
-                false => (message.as_str(), message.clone()),
-            };
-            state.signin.audit.zendesk_refused(request_id, logged);
-            state.pages.message(
-                StatusCode::OK,
-                lang,
-                &MessagePage::zendesk_error(shown, &state.zendesk_base),
-            )
+            zendesk_error(&state, lang, request_id, message.as_deref(), delivered)
         }
         other => {
             state
@@ -84,11 +67,49 @@ pub async fn logout(
             }
         }
     };
-    for name in [SESSION_COOKIE, LOGIN_COOKIE] {
+    for name in [SESSION_COOKIE, LOGIN_COOKIE, DELIVERIES_COOKIE] {
         // Adding a well-formed cookie cannot fail.
         let _ = response.add_cookie(&state.cookies.removal(name));
     }
     response
+}
+
+/// Zendesk's refusal, quoted and audited, when this browser was just sent to Zendesk by us;
+/// otherwise a neutral page, neither quoted nor counted.
+fn zendesk_error(
+    state: &AppState,
+    lang: Lang,
+    request_id: RequestId,
+    message: Option<&str>,
+    delivered: bool,
+) -> HttpResponse {
+    if !delivered {
+        state.signin.audit.unverified_zendesk_error(request_id);
+        let page = MessagePage::zendesk_error_unverified();
+        return state.pages.message(StatusCode::OK, lang, &page);
+    }
+    let message: String = clean_text(message.unwrap_or_default())
+        .chars()
+        .take(MAX_MESSAGE_CHARS)
+        .collect();
+    // The audit log is in English; the member reads their own language.
+    let (logged, shown) = match message.is_empty() {
+        true => (
+            "(Zendesk gave no reason)",
+            state
+                .pages
+                .texts(lang)
+                .get("zendesk-error-no-reason")
+                .to_owned(),
+        ),
+        false => (message.as_str(), message.clone()),
+    };
+    state.signin.audit.zendesk_refused(request_id, logged);
+    state.pages.message(
+        StatusCode::OK,
+        lang,
+        &MessagePage::zendesk_error(shown, &state.zendesk_base),
+    )
 }
 
 /// "You are signed out", with a link back to where Zendesk said the member was.

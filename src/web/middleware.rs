@@ -74,11 +74,11 @@ pub async fn record_metrics(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.signin.metrics.clone());
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        metrics.http_request(&method, &route, response.status().as_u16());
+        metrics.http_request(method.as_str(), &route, response.status().as_u16());
     }
     Ok(response)
 }

@@ -1,5 +1,6 @@
 //! The HTTP edge: one module per route family, plus the pieces they share.
 
+pub mod deliveries;
 pub mod health;
 pub mod i18n;
 pub mod imis_sso;

@@ -418,6 +418,50 @@ impl MessagePage {
         }
     }
 
+    /// Too many sign-ins in flight: nothing was sent, try again shortly.
+    pub fn busy() -> Self {
+        Self {
+            title: "busy-title",
+            paragraphs: vec!["busy-text"],
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    /// Zendesk keeps sending this browser back: stop auto-posting and say what to check.
+    pub fn redirect_loop(zendesk: &str) -> Self {
+        Self {
+            title: "loop-title",
+            paragraphs: vec!["loop-text", "loop-admin"],
+            links: vec![Self::sign_in_again()],
+            admin_links: Self::zendesk_admin_links(zendesk),
+            ..Self::default()
+        }
+    }
+
+    /// A Zendesk error report this browser was not sent to Zendesk for: nothing is quoted.
+    pub fn zendesk_error_unverified() -> Self {
+        Self {
+            title: "zendesk-error-title",
+            paragraphs: vec!["zendesk-error-neutral"],
+            links: vec![Self::sign_in_again()],
+            ..Self::default()
+        }
+    }
+
+    fn zendesk_admin_links(zendesk: &str) -> Vec<Link> {
+        vec![
+            Link {
+                label: "admin-normal",
+                href: format!("{zendesk}/access/normal"),
+            },
+            Link {
+                label: "admin-bypass",
+                href: format!("{zendesk}/access/sso_bypass"),
+            },
+        ]
+    }
+
     /// Zendesk refused the sign-in and sent its reason to the remote logout URL.
     pub fn zendesk_error(message: String, zendesk: &str) -> Self {
         Self {
@@ -425,16 +469,7 @@ impl MessagePage {
             paragraphs: vec!["zendesk-error-said", "zendesk-error-next"],
             quoted: Some(message),
             links: vec![Self::sign_in_again()],
-            admin_links: vec![
-                Link {
-                    label: "admin-normal",
-                    href: format!("{zendesk}/access/normal"),
-                },
-                Link {
-                    label: "admin-bypass",
-                    href: format!("{zendesk}/access/sso_bypass"),
-                },
-            ],
+            admin_links: Self::zendesk_admin_links(zendesk),
             ..Self::default()
         }
     }

@@ -31,6 +31,8 @@ pub enum Rejection {
     UserInfo,
     #[error("host is not Zendesk or a configured brand host")]
     Host,
+    #[error("dot segments resolve it to a protocol-relative (//) path")]
+    DotSegments,
 }
 
 impl Rejection {
@@ -45,6 +47,7 @@ impl Rejection {
             Rejection::Scheme => "scheme",
             Rejection::UserInfo => "userinfo",
             Rejection::Host => "host",
+            Rejection::DotSegments => "dot_segments",
         }
     }
 }
@@ -99,12 +102,7 @@ impl ReturnToPolicy {
             if decoded.starts_with("//") || decoded.starts_with("/\\") {
                 return Err(Rejection::EncodedTrick);
             }
-            // Belt and braces: resolved against Zendesk it must stay on Zendesk.
-            let resolved = self.zendesk.join(raw).map_err(|_| Rejection::NotAUrl)?;
-            if resolved.origin() != self.zendesk.origin() {
-                return Err(Rejection::Host);
-            }
-            return Ok(raw.to_owned());
+            return self.resolved_path(raw, &decoded);
         }
         let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
         if !(lower.starts_with("https://") || lower.starts_with("http://")) {
@@ -122,6 +120,37 @@ impl ReturnToPolicy {
             return Err(Rejection::Host);
         }
         Ok(url.into())
+    }
+}
+
+impl ReturnToPolicy {
+    /// A path is forwarded only as Zendesk will resolve it: dot segments (also percent-encoded
+    /// ones) removed. Anything that then starts with `//` would leave Zendesk's host.
+    fn resolved_path(&self, raw: &str, decoded: &str) -> Result<String, Rejection> {
+        let resolved = self.zendesk.join(raw).map_err(|_| Rejection::NotAUrl)?;
+        if resolved.origin() != self.zendesk.origin() {
+            return Err(Rejection::Host);
+        }
+        if resolved.path().starts_with("//") {
+            return Err(Rejection::DotSegments);
+        }
+        // A server that decodes once more must not find a way out either.
+        let decoded_resolved = self.zendesk.join(decoded).map_err(|_| Rejection::NotAUrl)?;
+        if decoded_resolved.origin() != self.zendesk.origin()
+            || decoded_resolved.path().starts_with("//")
+        {
+            return Err(Rejection::DotSegments);
+        }
+        let mut canonical = resolved.path().to_owned();
+        if let Some(query) = resolved.query() {
+            canonical.push('?');
+            canonical.push_str(query);
+        }
+        if let Some(fragment) = resolved.fragment() {
+            canonical.push('#');
+            canonical.push_str(fragment);
+        }
+        Ok(canonical)
     }
 }
 
@@ -189,6 +218,25 @@ mod tests {
         assert_eq!(
             p.check(&format!("/{}", "a".repeat(3000))),
             Err(Rejection::TooLong)
+        );
+    }
+
+    #[test]
+    fn dot_segments_are_resolved_and_a_way_out_is_refused() {
+        let p = policy();
+        for raw in [
+            "/.//evil.example/x",
+            "/hc/../..//evil.example/x",
+            "/%2e%2e//evil.example/x",
+            "/hc/%2E%2e/%2e%2E//evil.example/x",
+            "/%252e%252e//evil.example/x",
+        ] {
+            assert_eq!(p.check(raw), Err(Rejection::DotSegments), "{raw}");
+        }
+        assert_eq!(
+            p.check("/hc/./en-us/../fr/requests?a=1#b").as_deref(),
+            Ok("/hc/fr/requests?a=1#b"),
+            "forwarded in the form Zendesk resolves it to"
         );
     }
 

@@ -25,7 +25,7 @@ pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(30 * 60);
 /// The sign-in attempt is only needed by `/login`; the session also reaches `/logout`, which
 /// must see it to end it.
 fn cookie_path(name: &str) -> &'static str {
-    if name == SESSION_COOKIE {
+    if name == SESSION_COOKIE || name == crate::web::deliveries::DELIVERIES_COOKIE {
         "/"
     } else {
         "/login"

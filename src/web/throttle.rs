@@ -1,10 +1,19 @@
-//! Sign-in throttling: failed sign-ins are counted per client IP and per user name in a time
-//! window. Past half the limit each attempt is slowed down; at the limit the form answers 429
-//! with the time to wait. A successful sign-in clears its user name's count (not the IP's:
-//! one valid account must not launder an address's failures). Counts live in bounded moka
-//! caches, so a flood of distinct names or addresses cannot exhaust memory.
+//! Sign-in throttling that holds under concurrency.
+//!
+//! Every attempt that will ask the member system is *reserved* before it does: the reservation
+//! counts it as a failure against its user name and its client address (an atomic check-and-add,
+//! so a burst of simultaneous guesses cannot all pass the check), holds the one attempt in flight
+//! its user name may have, and one of the few its address may have. A success takes the counts
+//! back (the user name's entirely, the address's one); an answer that says nothing about the
+//! password (the member system down) takes its own count back. Past half a limit each attempt is
+//! slowed down; at the limit the member gets 429 with the time to wait.
+//!
+//! Keys: user names in their canonical form ([`crate::canonical::user_name`]), so look-alike
+//! spellings share one bucket; IPv6 clients by their /64 (one subscriber's prefix). Counts live
+//! in bounded caches whose admission (TinyLFU) keeps the entries touched repeatedly — the ones
+//! with failures — over a flood of names seen once.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -13,16 +22,21 @@ use actix_web::HttpRequest;
 use ipnet::IpNet;
 use moka::sync::Cache;
 
-pub const DEFAULT_THROTTLE_USER_FAILURES: u64 = 5;
+pub const DEFAULT_THROTTLE_USER_FAILURES: u64 = 4;
 pub const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
 pub const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
+pub const DEFAULT_SIGN_IN_MAX_IN_FLIGHT: u64 = 256;
+pub const DEFAULT_SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS: u64 = 4;
 
-/// Failed sign-ins allowed per user name and per client address within `window`.
+/// Failed sign-ins allowed per user name and per client address within `window`, and sign-ins
+/// that may wait on the member system at once, overall and per client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleSettings {
     pub user_failures: u32,
     pub ip_failures: u32,
     pub window: Duration,
+    pub max_in_flight: u32,
+    pub max_in_flight_per_address: u32,
 }
 
 impl Default for ThrottleSettings {
@@ -31,6 +45,8 @@ impl Default for ThrottleSettings {
             user_failures: DEFAULT_THROTTLE_USER_FAILURES as u32,
             ip_failures: DEFAULT_THROTTLE_IP_FAILURES as u32,
             window: Duration::from_secs(DEFAULT_THROTTLE_WINDOW_SECS),
+            max_in_flight: DEFAULT_SIGN_IN_MAX_IN_FLIGHT as u32,
+            max_in_flight_per_address: DEFAULT_SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS as u32,
         }
     }
 }
@@ -39,10 +55,13 @@ impl Default for ThrottleSettings {
 const MAX_DELAY: Duration = Duration::from_secs(2);
 const STEP_DELAY: Duration = Duration::from_millis(250);
 const MAX_TRACKED: u64 = 100_000;
+/// How long a sign-in waits for a place among those in flight before the busy page.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
 
 struct Window {
     started: Instant,
     failures: AtomicU32,
+    in_flight: AtomicU32,
 }
 
 impl Window {
@@ -50,123 +69,258 @@ impl Window {
         Arc::new(Self {
             started: Instant::now(),
             failures: AtomicU32::new(0),
+            in_flight: AtomicU32::new(0),
         })
+    }
+
+    /// Counts one more failure unless `limit` is reached; the failures before it.
+    fn take(&self, limit: u32) -> Option<u32> {
+        self.failures
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                (f < limit).then_some(f + 1)
+            })
+            .ok()
+    }
+
+    fn give_back(&self) {
+        let _ = self
+            .failures
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| f.checked_sub(1));
+    }
+
+    fn retry_after(&self, window: Duration) -> Duration {
+        window
+            .saturating_sub(self.started.elapsed())
+            .max(Duration::from_secs(1))
     }
 }
 
-/// What to do with a sign-in attempt.
+/// Why an attempt may not go ahead now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gate {
-    Open,
-    /// Go ahead after this pause.
-    Slow(Duration),
-    /// Refuse; the window ends after this long.
-    Closed {
-        retry_after: Duration,
-    },
+pub enum Held {
+    /// Too many failures: the window ends after this long.
+    Closed { retry_after: Duration },
+    /// Too many attempts in flight (this user name's, this address's or everyone's).
+    Busy,
+}
+
+impl From<Held> for crate::signin::Failure {
+    fn from(held: Held) -> Self {
+        match held {
+            Held::Closed { retry_after } => Self::Throttled { retry_after },
+            Held::Busy => Self::Busy,
+        }
+    }
+}
+
+/// The key of a client address: IPv4 as it is, IPv6 by its /64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressKey(IpAddr);
+
+impl AddressKey {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & (u128::MAX << 64);
+                    Self(IpAddr::V6(Ipv6Addr::from(prefix)))
+                }
+            },
+            v4 => Self(v4),
+        }
+    }
 }
 
 pub struct Throttle {
-    users: Cache<String, Arc<Window>>,
-    ips: Cache<IpAddr, Arc<Window>>,
+    users: Arc<Windows<String>>,
+    addresses: Windows<AddressKey>,
+    in_flight: Arc<tokio::sync::Semaphore>,
     settings: ThrottleSettings,
+}
+
+/// Windows by key in two bounded caches: names seen once churn among themselves, and a key
+/// with a second failure moves to its own cache, which a flood of new names cannot push out.
+struct Windows<K> {
+    seen_once: Cache<K, Arc<Window>>,
+    repeated: Cache<K, Arc<Window>>,
+}
+
+impl<K> Windows<K>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+{
+    fn new(ttl: Duration) -> Self {
+        let cache = || {
+            Cache::builder()
+                .max_capacity(MAX_TRACKED)
+                .time_to_live(ttl)
+                .build()
+        };
+        Self {
+            seen_once: cache(),
+            repeated: cache(),
+        }
+    }
+
+    fn get(&self, key: &K) -> Arc<Window> {
+        match self.repeated.get(key) {
+            Some(window) => window,
+            None => self.seen_once.get_with(key.clone(), Window::fresh),
+        }
+    }
+
+    /// Counts a failure against `key`'s window (see [`Window::take`]), keeping repeat offenders.
+    fn take(&self, key: &K, window: &Arc<Window>, limit: u32) -> Option<u32> {
+        let before = window.take(limit)?;
+        if before == 1 {
+            self.repeated.insert(key.clone(), window.clone());
+        }
+        Some(before)
+    }
+
+    fn forget(&self, key: &K) {
+        self.repeated.invalidate(key);
+        self.seen_once.invalidate(key);
+    }
+}
+
+/// One attempt's place: counted as a failure until [`Reservation::succeeded`] or
+/// [`Reservation::not_counted`]; its places in flight are freed when it is dropped.
+pub struct Reservation {
+    user: Option<Arc<Window>>,
+    address: Option<Arc<Window>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// Slow down by this much before asking the member system.
+    pub pause: Duration,
+    user_key: Option<String>,
+    users: Arc<Windows<String>>,
+}
+
+impl Reservation {
+    /// The member system accepted: the user name starts afresh, the address's count comes back.
+    pub fn succeeded(self) {
+        if let Some(key) = &self.user_key {
+            self.users.forget(key);
+        }
+        if let Some(address) = &self.address {
+            address.give_back();
+        }
+    }
+
+    /// The answer said nothing about the password (the member system was down, the request was
+    /// malformed): neither count stands.
+    pub fn not_counted(self) {
+        for window in [&self.user, &self.address].into_iter().flatten() {
+            window.give_back();
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(user) = &self.user {
+            user.in_flight.store(0, Ordering::Release);
+        }
+        if let Some(address) = &self.address {
+            let _ = address
+                .in_flight
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        }
+    }
 }
 
 impl Throttle {
     pub fn new(settings: ThrottleSettings) -> Self {
         Self {
-            users: Cache::builder()
-                .max_capacity(MAX_TRACKED)
-                .time_to_live(settings.window)
-                .build(),
-            ips: Cache::builder()
-                .max_capacity(MAX_TRACKED)
-                .time_to_live(settings.window)
-                .build(),
+            users: Arc::new(Windows::new(settings.window)),
+            addresses: Windows::new(settings.window),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_in_flight.max(1) as usize
+            )),
             settings,
         }
     }
 
-    fn judge(&self, window: Option<Arc<Window>>, limit: u32) -> Gate {
-        let Some(window) = window else {
-            return Gate::Open;
+    /// Reserves an attempt for `username` (if any) from `ip` (if known): waits briefly for a
+    /// place among the sign-ins in flight, then counts the attempt against both limits at once.
+    pub async fn reserve(
+        &self,
+        ip: Option<IpAddr>,
+        username: Option<&str>,
+    ) -> Result<Reservation, Held> {
+        let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.in_flight.clone().acquire_owned())
+            .await
+            .map_err(|_| Held::Busy)?
+            .map_err(|_| Held::Busy)?;
+        let user_key = username.map(|u| crate::canonical::user_name(u).unwrap_or_default());
+        let mut reservation = Reservation {
+            user: None,
+            address: None,
+            _permit: permit,
+            pause: Duration::ZERO,
+            user_key: user_key.clone(),
+            users: self.users.clone(),
         };
-        let failures = window.failures.load(Ordering::Relaxed);
-        if failures >= limit {
-            return Gate::Closed {
-                retry_after: self
-                    .settings
-                    .window
-                    .saturating_sub(window.started.elapsed())
-                    .max(Duration::from_secs(1)),
-            };
-        }
-        let half = limit / 2;
-        if failures >= half.max(1) {
-            let steps = failures - half + 1;
-            return Gate::Slow((STEP_DELAY * steps).min(MAX_DELAY));
-        }
-        Gate::Open
-    }
-
-    /// The strictest of the IP's and the user name's verdicts.
-    pub fn gate(&self, ip: Option<IpAddr>, username: &str) -> Gate {
-        let by_user = self.judge(self.users.get(&key(username)), self.settings.user_failures);
-        let by_ip = ip.map_or(Gate::Open, |ip| {
-            self.judge(self.ips.get(&ip), self.settings.ip_failures)
-        });
-        match (by_user, by_ip) {
-            (Gate::Closed { retry_after: a }, Gate::Closed { retry_after: b }) => Gate::Closed {
-                retry_after: a.max(b),
-            },
-            (closed @ Gate::Closed { .. }, _) | (_, closed @ Gate::Closed { .. }) => closed,
-            (Gate::Slow(a), Gate::Slow(b)) => Gate::Slow(a.max(b)),
-            (slow @ Gate::Slow(_), _) | (_, slow @ Gate::Slow(_)) => slow,
-            _ => Gate::Open,
-        }
-    }
-
-    pub fn failed(&self, ip: Option<IpAddr>, username: &str) {
-        self.users
-            .entry(key(username))
-            .or_insert_with(Window::fresh)
-            .value()
-            .failures
-            .fetch_add(1, Ordering::Relaxed);
-        self.failed_address(ip);
-    }
-
-    /// The limit per client address alone (the member-site hand-off has no user name).
-    pub fn gate_address(&self, ip: Option<IpAddr>) -> Gate {
-        ip.map_or(Gate::Open, |ip| {
-            self.judge(self.ips.get(&ip), self.settings.ip_failures)
-        })
-    }
-
-    /// A failure counted against the client address alone.
-    pub fn failed_address(&self, ip: Option<IpAddr>) {
         if let Some(ip) = ip {
-            self.ips
-                .entry(ip)
-                .or_insert_with(Window::fresh)
-                .value()
-                .failures
-                .fetch_add(1, Ordering::Relaxed);
+            let key = AddressKey::of(ip);
+            let window = self.addresses.get(&key);
+            let places = self.settings.max_in_flight_per_address.max(1);
+            window
+                .in_flight
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < places).then_some(n + 1)
+                })
+                .map_err(|_| Held::Busy)?;
+            reservation.address = Some(window.clone());
+            let taken = self
+                .addresses
+                .take(&key, &window, self.settings.ip_failures);
+            let before = taken.ok_or(Held::Closed {
+                retry_after: window.retry_after(self.settings.window),
+            })?;
+            reservation.pause = self.pause(before, self.settings.ip_failures);
         }
+        if let Some(key) = user_key {
+            let window = self.users.get(&key);
+            window
+                .in_flight
+                .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                .map_err(|_| {
+                    reservation.give_back_address();
+                    Held::Busy
+                })?;
+            reservation.user = Some(window.clone());
+            let Some(before) = self.users.take(&key, &window, self.settings.user_failures) else {
+                reservation.give_back_address();
+                return Err(Held::Closed {
+                    retry_after: window.retry_after(self.settings.window),
+                });
+            };
+            reservation.pause = reservation
+                .pause
+                .max(self.pause(before, self.settings.user_failures));
+        }
+        Ok(reservation)
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.users.invalidate(&key(username));
+    /// The slow-down for an attempt after `failures` failures under `limit`.
+    fn pause(&self, failures: u32, limit: u32) -> Duration {
+        let half = (limit / 2).max(1);
+        match failures >= half {
+            true => (STEP_DELAY * (failures - half + 1)).min(MAX_DELAY),
+            false => Duration::ZERO,
+        }
     }
 }
 
-/// User names are counted case- and whitespace-insensitively.
-fn key(username: &str) -> String {
-    username
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+impl Reservation {
+    /// An attempt refused by the user name's limit was not made: its address count comes back.
+    fn give_back_address(&self) {
+        if let Some(address) = &self.address {
+            address.give_back();
+        }
+    }
 }
 
 /// The member's address: the TCP peer, or — only when the peer is a trusted proxy — the
@@ -205,45 +359,126 @@ mod tests {
             user_failures: user,
             ip_failures: ip,
             window: Duration::from_secs(60),
+            max_in_flight: 100,
+            max_in_flight_per_address: 100,
         })
     }
 
-    #[test]
-    fn failures_slow_down_then_close_the_gate_and_success_reopens_it() {
-        let t = throttle(4, 100);
-        let ip = Some("192.0.2.1".parse().expect("ip"));
-        assert_eq!(t.gate(ip, "Ada"), Gate::Open);
-        t.failed(ip, "ada");
-        assert_eq!(t.gate(ip, "ada"), Gate::Open);
-        t.failed(ip, " ADA ");
-        assert_eq!(t.gate(ip, "ada"), Gate::Slow(Duration::from_millis(250)));
-        t.failed(ip, "ada");
-        assert_eq!(t.gate(ip, "ada"), Gate::Slow(Duration::from_millis(500)));
-        t.failed(ip, "ada");
-        assert!(
-            matches!(t.gate(ip, "Ada"), Gate::Closed { retry_after } if retry_after <= Duration::from_secs(60))
-        );
-        assert_eq!(
-            t.gate(ip, "grace"),
-            Gate::Open,
-            "another name from the same address"
-        );
-        t.succeeded("ADA");
-        assert_eq!(t.gate(ip, "ada"), Gate::Open);
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("ip"))
     }
 
-    #[test]
-    fn an_address_spraying_many_names_is_closed() {
-        let t = throttle(100, 3);
-        let ip = Some("198.51.100.7".parse().expect("ip"));
-        for name in ["a", "b", "c"] {
-            t.failed(ip, name);
+    #[tokio::test]
+    async fn failures_slow_down_then_close_the_gate_and_success_reopens_it() {
+        let t = throttle(4, 100);
+        let ip = ip("192.0.2.1");
+        let mut pauses = Vec::new();
+        for name in ["ada", " ADA ", "Ａda", "ada"] {
+            let r = t.reserve(ip, Some(name)).await.expect("open");
+            pauses.push(r.pause.as_millis());
         }
-        assert!(matches!(t.gate(ip, "d"), Gate::Closed { .. }));
+        assert_eq!(pauses, [0, 0, 250, 500]);
+        assert!(matches!(
+            t.reserve(ip, Some("Ada")).await.err(),
+            Some(Held::Closed { retry_after }) if retry_after <= Duration::from_secs(60)
+        ));
+        assert!(t.reserve(ip, Some("grace")).await.is_ok(), "another name");
+        t.users.forget(&"ada".to_owned());
+        t.reserve(ip, Some("ada")).await.expect("open").succeeded();
+        let again = t.reserve(ip, Some("ada")).await.expect("open again");
+        assert_eq!(again.pause, Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn simultaneous_attempts_cannot_pass_the_check_together() {
+        let t = throttle(3, 100);
+        let held = t
+            .reserve(ip("192.0.2.1"), Some("ada"))
+            .await
+            .expect("first");
         assert_eq!(
-            t.gate(Some("198.51.100.8".parse().expect("ip")), "d"),
-            Gate::Open
+            t.reserve(ip("192.0.2.2"), Some("ADA")).await.err(),
+            Some(Held::Busy),
+            "one attempt in flight per user name"
         );
+        drop(held);
+        let _ = t
+            .reserve(ip("192.0.2.3"), Some("ada"))
+            .await
+            .expect("second");
+        let _ = t
+            .reserve(ip("192.0.2.4"), Some("ada"))
+            .await
+            .expect("third");
+        assert!(matches!(
+            t.reserve(ip("192.0.2.5"), Some("ada")).await.err(),
+            Some(Held::Closed { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_says_nothing_about_the_password_is_not_counted() {
+        let t = throttle(2, 100);
+        for _ in 0..5 {
+            t.reserve(ip("192.0.2.1"), Some("ada"))
+                .await
+                .expect("open")
+                .not_counted();
+        }
+        assert!(t.reserve(ip("192.0.2.1"), Some("ada")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_address_spraying_many_names_is_closed_and_ipv6_counts_by_prefix() {
+        let t = throttle(100, 3);
+        for name in ["a", "b", "c"] {
+            let _ = t
+                .reserve(ip("2001:db8:1:2::10"), Some(name))
+                .await
+                .expect("open");
+        }
+        assert!(matches!(
+            t.reserve(ip("2001:db8:1:2:ffff::1"), Some("d")).await.err(),
+            Some(Held::Closed { .. })
+        ));
+        assert!(t.reserve(ip("2001:db8:1:3::1"), Some("d")).await.is_ok());
+        assert_eq!(
+            AddressKey::of("::ffff:192.0.2.1".parse().expect("ip")),
+            AddressKey::of("192.0.2.1".parse().expect("ip"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_has_few_attempts_in_flight() {
+        let t = Throttle::new(ThrottleSettings {
+            max_in_flight_per_address: 2,
+            ..ThrottleSettings::default()
+        });
+        let a = t.reserve(ip("192.0.2.1"), Some("a")).await.expect("1");
+        let _b = t.reserve(ip("192.0.2.1"), Some("b")).await.expect("2");
+        assert_eq!(
+            t.reserve(ip("192.0.2.1"), Some("c")).await.err(),
+            Some(Held::Busy)
+        );
+        drop(a);
+        assert!(t.reserve(ip("192.0.2.1"), Some("c")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_new_names_does_not_evict_a_member_under_attack() {
+        let t = throttle(4, u32::MAX);
+        for _ in 0..3 {
+            let _ = t.reserve(None, Some("ada")).await.expect("open");
+        }
+        for i in 0..(MAX_TRACKED as usize * 2) {
+            let _ = t.reserve(None, Some(&format!("stranger{i}"))).await;
+        }
+        t.users.seen_once.run_pending_tasks();
+        let _ = t.reserve(None, Some("ada")).await.expect("fourth");
+        assert!(matches!(
+            t.reserve(None, Some("ada")).await.err(),
+            Some(Held::Closed { .. })
+        ));
     }
 
     fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {

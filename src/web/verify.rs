@@ -163,7 +163,7 @@ pub async fn submit(
     let result = signin::run(attempt, identify).await;
     let mut response = match (result, &verify_state) {
         (Ok(granted), _) => {
-            let mut response = signed_in(&state, lang, granted, &destination);
+            let mut response = signed_in(&req, &state, lang, granted, &destination);
             let _ = response.add_cookie(&state.cookies.removal(LOGIN_COOKIE));
             response
         }

@@ -162,6 +162,8 @@ pub struct TestApp {
     pub imis: MockServer,
     pub zendesk: MockServer,
     pub client: Client,
+    /// The client's cookies, as a browser's cookie store.
+    pub cookies: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -180,12 +182,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .expect("application builds");
     let address = format!("http://{}", app.address());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        imis,
-        zendesk,
-        client: browser(),
-    }
+    TestApp::at(address, imis, zendesk)
 }
 
 /// Installs log capture (once per process).
@@ -285,16 +282,41 @@ pub fn test_vars(
 
 /// Like a browser: keeps cookies, does not follow redirects.
 pub fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
+    browser_with_jar().0
+}
+
+fn browser_with_jar() -> (Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("client")
+        .expect("client");
+    (client, jar)
 }
 
 impl TestApp {
+    /// The bridge at `address` with these upstreams, seen through a fresh browser.
+    pub fn at(address: String, imis: MockServer, zendesk: MockServer) -> Self {
+        let (client, cookies) = browser_with_jar();
+        TestApp {
+            address,
+            imis,
+            zendesk,
+            client,
+            cookies,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The browser forgets the cookie `name` (as after it expired).
+    pub fn forget_cookie(&self, name: &str) {
+        let url = reqwest::Url::parse(&self.address).expect("address");
+        self.cookies
+            .add_cookie_str(&format!("{name}=; Path=/; Max-Age=0"), &url);
     }
 
     /// iMIS knows `member`: password grant, user look-up and party record.

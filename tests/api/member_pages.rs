@@ -182,7 +182,7 @@ async fn the_organisations_branding_is_on_every_page() {
         .await
         .expect("body");
     assert!(
-        page_text(&page).contains("contact Royal Society of Examples and quote the message"),
+        page_text(&page).contains("contact Royal Society of Examples."),
         "{}",
         page_text(&page)
     );

@@ -8,9 +8,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{
-    IMIS_PREFIX, Member, TestApp, browser, given_a_safe_zendesk, input_value, test_vars,
-};
+use crate::helpers::{IMIS_PREFIX, Member, TestApp, given_a_safe_zendesk, input_value, test_vars};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zendesk-sso-bridge");
 
@@ -80,12 +78,7 @@ async fn sigterm_drains_then_lets_the_in_flight_sign_in_finish() {
     );
     wait_until_healthy(&base).await;
 
-    let app = TestApp {
-        address: base.clone(),
-        imis,
-        zendesk,
-        client: browser(),
-    };
+    let app = TestApp::at(base.clone(), imis, zendesk);
     let member = Member::active();
     app.given_member(&member).await;
     // iMIS is slow today: the password grant takes 2 s.

@@ -114,6 +114,8 @@ async fn zendesk_unreachable_at_start_up_means_not_ready_until_it_answers() {
         imis,
         zendesk,
         client,
+        // This client was built before, with its own cookie store.
+        cookies: Default::default(),
     };
     app_view.given_member(&member).await;
     let response = app_view

@@ -26,8 +26,8 @@ use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
 use crate::upstream::{
-    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, retry_after,
-    timed_send,
+    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, read_body,
+    retry_after, timed_send,
 };
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
@@ -75,6 +75,9 @@ enum LookupError {
     Unauthorized,
     #[error("no iMIS user or party matches")]
     NotFound,
+    /// A 4xx other than 401/404: an answer to this request, not a sign of iMIS's health.
+    #[error(transparent)]
+    Rejected(anyhow::Error),
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
 }
@@ -165,7 +168,7 @@ impl ImisDirectory {
             self.unavailable(anyhow!(e).context("iMIS /token could not be reached"))
         })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
+        let body = read_body(response).await.map_err(|e| {
             self.unavailable(anyhow!(e).context("iMIS /token answer could not be read"))
         })?;
         if status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED {
@@ -177,9 +180,20 @@ impl ImisDirectory {
                 self.health.record_ok();
                 return Err(DirectoryError::InvalidCredentials);
             }
-            return Err(self.unavailable(anyhow!(
+            let refused = anyhow!(
                 "iMIS /token refused the password grant with {status} `{error}` (is the password grant enabled for members?)"
-            )));
+            );
+            // Our client or grant type refused is iMIS's configuration; any other refusal
+            // answers this user name and must not open the circuit for everyone.
+            return Err(match error.as_str() {
+                "invalid_client" | "unauthorized_client" | "unsupported_grant_type" => {
+                    self.unavailable(refused)
+                }
+                _ => {
+                    self.health.record_ok();
+                    DirectoryError::Unavailable(refused)
+                }
+            });
         }
         if !status.is_success() {
             return Err(self.unavailable(anyhow!("iMIS /token answered {status}")));
@@ -240,10 +254,14 @@ impl ImisDirectory {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED => return Err(LookupError::Unauthorized),
             StatusCode::NOT_FOUND => return Err(LookupError::NotFound),
+            s if s.is_client_error() => {
+                return Err(LookupError::Rejected(anyhow!(
+                    "iMIS {operation} answered {s}"
+                )));
+            }
             s => return Err(anyhow!("iMIS {operation} answered {s}").into()),
         }
-        let body = response
-            .bytes()
+        let body = read_body(response)
             .await
             .with_context(|| format!("iMIS {operation} answer could not be read"))?;
         serde_json::from_slice(&body)
@@ -350,9 +368,10 @@ impl ImisDirectory {
                         "iMIS refused the service account (IMIS_SERVICE_USERNAME) with {status}"
                     ));
                 }
-                let parsed: TokenResponse = response
-                    .json()
+                let body = read_body(response)
                     .await
+                    .context("iMIS /token answer could not be read")?;
+                let parsed: TokenResponse = serde_json::from_slice(&body)
                     .context("iMIS /token sent a body that is not token JSON")?;
                 let token = parsed
                     .access_token
@@ -398,6 +417,10 @@ impl ImisDirectory {
             }
             Err(LookupError::Unauthorized) => {
                 Err(self.unavailable(anyhow!("iMIS refused the token")))
+            }
+            Err(LookupError::Rejected(e)) => {
+                self.health.record_ok();
+                Err(DirectoryError::Unavailable(e))
             }
             Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
         }

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::wire::{OAuthError, TokenResponse};
 use crate::metrics::Metrics;
-use crate::upstream::{http_client, timed_send};
+use crate::upstream::{http_client, read_body, timed_send};
 
 /// `IMIS_SSO_*`: the client application registered in iMIS and the page holding its content item.
 #[derive(Debug, Clone)]
@@ -84,8 +84,7 @@ impl SsoClient {
                 HandOffError::Unavailable(anyhow!(e).context("iMIS /token unreachable"))
             })?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = read_body(response)
             .await
             .map_err(|e| HandOffError::Unavailable(anyhow!(e)))?;
         if status.is_client_error() {

@@ -20,8 +20,8 @@ use url::Url;
 
 use crate::metrics::Metrics;
 use crate::upstream::{
-    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, retry_after,
-    timed_send,
+    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, read_body,
+    retry_after, timed_send,
 };
 use crate::zendesk::sso_config::SsoReading;
 use wire::{OAuthTokenWire, TokenEnvelope, UserEnvelope, UsersPage, users, with_identities};
@@ -369,6 +369,14 @@ impl ZendeskApi {
                     .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));
                 return Err(ApiError::RateLimited(wait));
             }
+            if status.is_client_error() {
+                // A 4xx answers this request (perhaps a stranger's input), not Zendesk's health:
+                // it must never open the circuit for everyone.
+                self.health.record_ok();
+                return Err(unavailable(anyhow!(
+                    "Zendesk {operation} answered {status}"
+                )));
+            }
             if !status.is_success() {
                 return Err(unavailable_recorded(
                     &self.health,
@@ -579,7 +587,7 @@ async fn read_json<T: DeserializeOwned>(
     response: Response,
     operation: &str,
 ) -> Result<T, ApiError> {
-    let body = response.bytes().await.map_err(|e| {
+    let body = read_body(response).await.map_err(|e| {
         unavailable(anyhow!(e).context(format!("Zendesk {operation} answer could not be read")))
     })?;
     serde_json::from_slice(&body).map_err(|e| {
