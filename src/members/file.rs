@@ -14,11 +14,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use anyhow::Context;
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use super::hashing::{CheckError, PasswordChecker};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::phone::PhonePolicy;
@@ -120,16 +121,8 @@ pub struct FileDirectory {
     phone: PhonePolicy,
     /// Verified against when the user name is unknown, so both cases cost the same.
     decoy_hash: String,
-    /// Each check holds ~19 MiB for its duration: at most this many run at once.
-    hashing: Arc<tokio::sync::Semaphore>,
-}
-
-/// How long a password check waits for its turn before the member gets the busy page.
-const HASHING_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Checks at once: the cores, at most four (four checks hold about 76 MiB).
-fn hashing_slots() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    /// Bounded in checks at once and in the memory they hold.
+    passwords: PasswordChecker,
 }
 
 impl FileDirectory {
@@ -139,7 +132,7 @@ impl FileDirectory {
             members: Arc::new(members),
             phone,
             decoy_hash,
-            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
+            passwords: PasswordChecker::default(),
         })
     }
 
@@ -211,24 +204,14 @@ impl MemberDirectory for FileDirectory {
             Some(i) => self.members[i].password_hash.clone(),
             None => self.decoy_hash.clone(),
         };
-        let password = password.clone();
-        let turn =
-            tokio::time::timeout(HASHING_QUEUE_TIMEOUT, self.hashing.clone().acquire_owned())
-                .await
-                .map_err(|_| DirectoryError::Busy)?
-                .map_err(|_| DirectoryError::Busy)?;
-        let verified = tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            let hash = PasswordHash::new(&hash).ok()?;
-            Some(
-                Argon2::default()
-                    .verify_password(password.expose_secret().as_bytes(), &hash)
-                    .is_ok(),
-            )
-        })
-        .await
-        .context("the password check did not finish")
-        .map_err(DirectoryError::Unavailable)?;
+        let verified = self
+            .passwords
+            .check(password, hash)
+            .await
+            .map_err(|e| match e {
+                CheckError::Busy => DirectoryError::Busy,
+                e @ CheckError::Aborted => DirectoryError::Unavailable(e.into()),
+            })?;
         match (index, verified) {
             (Some(i), Some(true)) => Ok(self.profile(&self.members[i])),
             (_, Some(_)) => Err(DirectoryError::InvalidCredentials),

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod demo;
 pub mod email;
 pub mod file;
+pub mod hashing;
 pub mod imis;
 pub mod phone;
 

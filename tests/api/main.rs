@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp_sink;
 
+mod abuse;
 mod access_policy;
 mod account_safety;
 mod admin_commands;

@@ -8,38 +8,10 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{IMIS_PREFIX, Member, TestApp, given_a_safe_zendesk, input_value, test_vars};
-
-const BIN: &str = env!("CARGO_BIN_EXE_zendesk-sso-bridge");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_until_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{base} never became healthy");
-}
+use crate::helpers::{
+    BIN, IMIS_PREFIX, Member, Running, TestApp, free_port, given_a_safe_zendesk, input_value,
+    test_vars, wait_until_healthy,
+};
 
 fn sigterm(child: &Child) {
     let status = Command::new("kill")

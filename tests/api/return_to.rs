@@ -60,6 +60,12 @@ const ATTACKS: &[&str] = &[
     "../evil",
     "https://ａｃｍｅ.zendesk.com.evil.com",
     "https://evil.com\u{3002}acme.zendesk.com",
+    // Dot segments that resolve to a protocol-relative path.
+    "/.//evil.example/x",
+    "/hc/../..//evil.example/x",
+    "/%2e%2e//evil.example/x",
+    "/hc/%2E%2e/.%2e//evil.example/x",
+    "/./%2e/..//evil.example",
 ];
 
 async fn signed_in_app() -> TestApp {
@@ -104,6 +110,8 @@ async fn zendesk_and_brand_destinations_are_forwarded() {
             "/hc/fr?query=a%20b#top",
             "/hc/fr?query=a%20b#top".to_owned(),
         ),
+        // Forwarded as Zendesk resolves it, never as sent.
+        ("/hc/./en-us/../fr/requests", "/hc/fr/requests".to_owned()),
         (
             "https://acme.zendesk.com/agent/tickets/1",
             "https://acme.zendesk.com/agent/tickets/1".to_owned(),

@@ -1,10 +1,17 @@
 //! Brute force is slowed down, then refused with 429 and the time to wait — per user name and
 //! per client address, the latter believed from X-Forwarded-For only behind trusted proxies.
 
+use std::time::Duration;
+
+use futures_util::future::join_all;
 use reqwest::Response;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    Member, TestApp, audit_events_for, input_value, log_lines, page_text, spawn_app_with,
+    IMIS_PREFIX, Member, TestApp, audit_events_for, browser, input_value, log_lines, page_text,
+    spawn_app_with,
 };
 
 async fn attempt(
@@ -13,9 +20,27 @@ async fn attempt(
     password: &str,
     forwarded_for: Option<&str>,
 ) -> Response {
-    let page = app.open_login("").await;
+    attempt_in(app, &app.client, username, password, forwarded_for).await
+}
+
+/// A sign-in attempt from the browser `client`: its form, its CSRF token, then the post.
+async fn attempt_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> Response {
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("GET /login")
+        .text()
+        .await
+        .expect("body");
     let token = input_value(&page, "csrf_token").expect("token");
-    let mut request = app.client.post(app.url("/login"));
+    let mut request = client.post(app.url("/login"));
     if let Some(ip) = forwarded_for {
         request = request.header("X-Forwarded-For", ip);
     }
@@ -186,4 +211,180 @@ async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
             .status(),
         429
     );
+}
+
+/// iMIS answers every password grant after `delay`: wrong passwords `invalid_grant`.
+async fn slow_imis(app: &TestApp, delay: Duration) {
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_delay(delay)
+                .set_body_json(json!({"error": "invalid_grant"})),
+        )
+        .mount(&app.imis)
+        .await;
+}
+
+/// One guess from its own browser (its own form and CSRF token), as a script would send it.
+async fn guess_from_own_browser(
+    app: &TestApp,
+    username: &str,
+    forwarded_for: Option<&str>,
+) -> Response {
+    attempt_in(app, &browser(), username, "guess", forwarded_for).await
+}
+
+#[tokio::test]
+async fn simultaneous_guesses_cannot_pass_the_limit_together() {
+    let app = spawn_app_with(&[
+        ("THROTTLE_USER_FAILURES", "5"),
+        ("SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS", "100"),
+        ("IMIS_TIMEOUT_MS", "5000"),
+    ])
+    .await;
+    slow_imis(&app, Duration::from_millis(300)).await;
+    // 40 guesses for one member, all sent at once, for three rounds.
+    for _ in 0..3 {
+        let guesses = (0..40).map(|_| guess_from_own_browser(&app, "ada.lovelace", None));
+        let statuses: Vec<u16> = join_all(guesses)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert!(
+            statuses.iter().all(|s| [401, 429, 503].contains(s)),
+            "{statuses:?}"
+        );
+    }
+    assert!(
+        token_requests(&app).await <= 5,
+        "{} guesses reached iMIS under a limit of 5",
+        token_requests(&app).await
+    );
+}
+
+#[tokio::test]
+async fn an_address_has_few_sign_ins_in_flight_and_the_rest_see_the_busy_page() {
+    let app = spawn_app_with(&[
+        ("SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS", "2"),
+        ("IMIS_TIMEOUT_MS", "5000"),
+    ])
+    .await;
+    slow_imis(&app, Duration::from_millis(400)).await;
+    let guesses = (0..6).map(|i| guess_from_own_browser_named(&app, i));
+    let responses = join_all(guesses).await;
+    let busy: Vec<_> = responses.iter().filter(|r| r.status() == 503).collect();
+    assert_eq!(busy.len(), 4, "two in flight, four told to come back");
+    assert_eq!(busy[0].headers()["retry-after"], "5");
+    assert_eq!(token_requests(&app).await, 2);
+    let page = page_text(&attempt_busy_page(&app).await);
+    assert!(page.contains("The sign-in service is busy"), "{page}");
+}
+
+async fn guess_from_own_browser_named(app: &TestApp, i: usize) -> Response {
+    guess_from_own_browser(app, &format!("member-{i}"), None).await
+}
+
+/// The busy page as a member sees it, while two slow sign-ins hold the address's places.
+async fn attempt_busy_page(app: &TestApp) -> String {
+    let holders = (10..12).map(|i| guess_from_own_browser_named(app, i));
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        guess_from_own_browser_named(app, 99).await
+    };
+    let (_, late) = tokio::join!(join_all(holders), late);
+    assert_eq!(late.status(), 503);
+    late.text().await.expect("body")
+}
+
+#[tokio::test]
+async fn over_the_overall_cap_a_sign_in_waits_briefly_then_sees_the_busy_page() {
+    let app = spawn_app_with(&[("SIGN_IN_MAX_IN_FLIGHT", "1"), ("IMIS_TIMEOUT_MS", "5000")]).await;
+    slow_imis(&app, Duration::from_secs(3)).await;
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(guess_from_own_browser(&app, "first", None), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        guess_from_own_browser(&app, "second", None).await
+    });
+    assert_eq!(first.status(), 401);
+    assert_eq!(second.status(), 503, "never a hang");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(token_requests(&app).await, 1);
+}
+
+#[tokio::test]
+async fn look_alike_spellings_of_a_user_name_share_one_count() {
+    let app = spawn_app_with(&[("THROTTLE_USER_FAILURES", "3")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let fullwidth: String = member
+        .username
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => char::from_u32(c as u32 - 'a' as u32 + 0xFF41).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    let composed = member.username.to_uppercase();
+    for name in [member.username.clone(), fullwidth, composed] {
+        assert_eq!(
+            attempt(&app, &name, "wrong", None).await.status(),
+            401,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        attempt(&app, &member.username, &member.password, None)
+            .await
+            .status(),
+        429
+    );
+    // A name hiding an invisible character is no user name at all.
+    let calls = token_requests(&app).await;
+    let hidden = format!("{}\u{200B}", member.username);
+    assert_eq!(attempt(&app, &hidden, "wrong", None).await.status(), 400);
+    assert_eq!(token_requests(&app).await, calls);
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_by_their_slash_64() {
+    let app = spawn_app_with(&[
+        ("THROTTLE_IP_FAILURES", "3"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    app.given_member(&Member::active()).await;
+    for (i, ip) in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd::3"]
+        .iter()
+        .enumerate()
+    {
+        let status = attempt(&app, &format!("v6-{i}"), "guess", Some(ip))
+            .await
+            .status();
+        assert_eq!(status, 401);
+    }
+    let same_prefix = attempt(&app, "v6-9", "guess", Some("2001:db8:1:2:ffff::9")).await;
+    assert_eq!(same_prefix.status(), 429);
+    let next_prefix = attempt(&app, "v6-9", "guess", Some("2001:db8:1:3::9")).await;
+    assert_eq!(next_prefix.status(), 401);
+}
+
+#[tokio::test]
+async fn by_default_the_bridge_stops_before_imis_would_lock_the_account() {
+    // iMIS's "Maximum invalid password attempts" is at most 5 (default 5).
+    let app = spawn_app_with(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(
+            attempt(&app, &member.username, "wrong", None)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(token_requests(&app).await < 5, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
 }

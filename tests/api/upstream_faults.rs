@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{IMIS_PREFIX, Member, TestApp, input_value, page_text, spawn_app_with};
@@ -162,5 +162,64 @@ async fn a_truncated_zendesk_answer_is_not_taken_for_no_users() {
         response.status(),
         503,
         "garbage is never read as 'nobody has this e-mail'"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_unavailable_not_buffered() {
+    let app = spawn_app_with(&[("IMIS_TIMEOUT_MS", "5000")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    // A well-formed token answer, padded past the 4 MiB every upstream answer is capped at.
+    let padded = format!(
+        r#"{{"access_token": "member-token-{}", "userName": "{}"{}}}"#,
+        member.id,
+        member.username,
+        " ".repeat(5 * 1024 * 1024)
+    );
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(padded, "application/json"))
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    let response = app.sign_in(&member, "").await;
+    assert_eq!(response.status(), 503);
+    let text = page_text(&response.text().await.expect("body"));
+    assert!(text.contains("can't check your membership"), "{text}");
+}
+
+#[tokio::test]
+async fn strangers_refused_by_imis_cannot_open_the_circuit_for_members() {
+    let app = spawn_app_with(&[
+        ("UPSTREAM_CIRCUIT_FAILURES", "2"),
+        ("UPSTREAM_CIRCUIT_COOLDOWN_SECS", "60"),
+    ])
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    // iMIS refuses these made-up user names with a 400 other than `invalid_grant`.
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(body_string_contains("username=stranger"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "invalid_request"})),
+        )
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    for i in 0..5 {
+        let stranger = Member {
+            username: format!("stranger-{i}"),
+            ..Member::active()
+        };
+        let status = app.sign_in(&stranger, "").await.status();
+        assert_ne!(status, 200);
+    }
+    assert_eq!(
+        app.sign_in(&member, "").await.status(),
+        200,
+        "the circuit is still closed"
     );
 }
