@@ -77,6 +77,7 @@ def render(chart, values):
     manifests = {}
     for template, text in rendered.items():
         if template.endswith("NOTES.txt"):
+            manifests["NOTES"] = text
             continue
         for doc in yaml.safe_load_all(text):
             if not doc:
@@ -131,6 +132,20 @@ def check_minimal(m):
     expect(f"Secret/{FULLNAME}" in m, "rendered Secret")
     expect({"SESSION_KEY", "ZENDESK_JWT_SECRET", "ZENDESK_API_OAUTH_TOKEN"} <= env_names(m), "secrets by secretKeyRef")
     expect("SESSION_KEY" not in m[f"ConfigMap/{FULLNAME}"]["data"], "no secret in the ConfigMap")
+    expect(env_value(m, "DEPLOYMENT_REPLICAS") == "2", "the bridge knows it has two replicas")
+    expect("WARNING: 2 replicas and no Redis" in m["NOTES"], "NOTES warns: two replicas, no Redis")
+
+
+def env_value(m, name):
+    return next((e.get("value") for e in container(m)["env"] if e["name"] == name), None)
+
+
+def check_external_redis(m):
+    redis = next(e for e in container(m)["env"] if e["name"] == "REDIS_URL")
+    ref = redis["valueFrom"]["secretKeyRef"]
+    expect((ref["name"], ref["key"]) == ("managed-redis", "url"), f"REDIS_URL from the Secret, got {ref}")
+    expect(env_value(m, "DEPLOYMENT_REPLICAS") == "3", "replicas passed on")
+    expect("no Redis" not in m["NOTES"], "no Redis warning with externalRedis")
 
 
 def check_existing_secret(m):
@@ -173,6 +188,7 @@ SCENARIOS = {
     "ingress-tls": check_ingress,
     "network-policy": check_network_policy,
     "demo": check_demo,
+    "external-redis": check_external_redis,
 }
 
 

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod policy;
+pub mod shared;
 pub mod signin;
 pub mod startup;
 pub mod telemetry;

@@ -46,6 +46,13 @@ struct Inner {
     rate_limit_remaining: Gauge,
     rate_limited: Counter,
     denials: Family<DenialLabels, Counter>,
+    shared_fallbacks: Family<PieceLabels, Counter>,
+    shared_degraded: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PieceLabels {
+    piece: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -104,8 +111,22 @@ impl Metrics {
             "Sign-ins refused by an account-safety rule, by rule",
             denials.clone(),
         );
+        let shared_fallbacks = Family::<PieceLabels, Counter>::default();
+        let shared_degraded = Gauge::default();
+        registry.register(
+            "shared_state_fallbacks",
+            "Operations served from this pod's own state because Redis did not answer, by piece",
+            shared_fallbacks.clone(),
+        );
+        registry.register(
+            "shared_state_degraded",
+            "1 while some shared state is per pod because Redis does not answer",
+            shared_degraded.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
+                shared_fallbacks,
+                shared_degraded,
                 registry,
                 http,
                 sign_ins,
@@ -135,6 +156,17 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    pub fn shared_state_fallback(&self, piece: &'static str) {
+        self.inner
+            .shared_fallbacks
+            .get_or_create(&PieceLabels { piece })
+            .inc();
+    }
+
+    pub fn shared_state_degraded(&self, degraded: bool) {
+        self.inner.shared_degraded.set(i64::from(degraded));
     }
 
     pub fn sign_in(&self, outcome: &'static str, reason: &'static str) {

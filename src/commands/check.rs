@@ -127,11 +127,46 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
     }
 
     report.push_sign_in_method(settings).await;
+    report.push_shared_state(settings).await;
     report.push_sample_token(settings);
     report
 }
 
 impl Report {
+    /// Whether Redis (`REDIS_URL`) answers, and how fast.
+    async fn push_shared_state(&mut self, settings: &Settings) {
+        let Some(url) = &settings.shared.redis_url else {
+            let detail = match settings.shared.replicas {
+                1 => "in this process (one replica: no REDIS_URL needed)".to_owned(),
+                n => format!("in each of {n} replicas separately: set REDIS_URL"),
+            };
+            let status = match settings.shared.replicas {
+                1 => Status::Ok,
+                _ => Status::Warning,
+            };
+            return self.push("shared state", status, detail);
+        };
+        let store = match crate::shared::RedisStore::new(url) {
+            Ok(store) => store,
+            Err(e) => return self.push("shared state", Status::Failed, format!("REDIS_URL: {e}")),
+        };
+        match store.ping().await {
+            Ok(took) => self.push(
+                "shared state",
+                Status::Ok,
+                format!(
+                    "Redis answers PING in {:.1} ms",
+                    took.as_secs_f64() * 1000.0
+                ),
+            ),
+            Err(e) => self.push(
+                "shared state",
+                Status::Failed,
+                format!("Redis (REDIS_URL) does not answer: {e}"),
+            ),
+        }
+    }
+
     /// Zendesk's single sign-on configuration, judged as start-up judges it.
     async fn push_zendesk(&mut self, settings: &Settings, api: &ZendeskApi) {
         let reading = match api.sso_configs().await {

@@ -47,6 +47,9 @@ pub(super) struct RawSettings {
     pub(super) throttle_ip_failures: Option<String>,
     pub(super) throttle_window_secs: Option<String>,
     pub(super) sign_in_max_in_flight: Option<String>,
+    pub(super) redis_url: Option<String>,
+    pub(super) redis_url_file: Option<String>,
+    pub(super) deployment_replicas: Option<String>,
     pub(super) sign_in_max_in_flight_per_address: Option<String>,
     pub(super) member_directory: Option<String>,
     pub(super) member_phone_country: Option<String>,
@@ -151,6 +154,8 @@ pub(super) const OUR_PREFIXES: &[&str] = &[
     "MAIL_",
     "UNLINKED_",
     "SIGN_IN_",
+    "REDIS_",
+    "DEPLOYMENT_",
 ];
 
 /// One thing wrong with the environment.

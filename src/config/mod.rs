@@ -28,12 +28,14 @@ mod mail;
 mod members;
 mod pages;
 mod server;
+mod shared;
 mod sso;
 #[cfg(test)]
 mod tests;
 mod zendesk;
 
 pub use env::{ConfigError, Problem, known_variables};
+pub use shared::SharedSettings;
 
 // Each subsystem owns its settings type; this module reads the environment into them.
 pub use crate::members::DirectorySettings;
@@ -73,6 +75,8 @@ pub struct Settings {
     pub safety: SafetySettings,
     pub shutdown: ShutdownSettings,
     pub throttle: ThrottleSettings,
+    /// Where state shared by replicas lives (`REDIS_URL`).
+    pub shared: SharedSettings,
     /// Who may sign in and which claims are sent (`POLICY_FILE`; the default policy without).
     pub policy: Policy,
     /// The circuit breaker in front of iMIS and the Zendesk API.
@@ -215,6 +219,7 @@ impl Validator {
         let sso = self.imis_sso(&raw, imis_timeout);
         let sign_in_method = self.sign_in_method(&raw, sso.is_some());
         let imis_logout_url = self.imis_logout_url(&raw);
+        let shared = self.shared(&raw);
 
         match (
             listen_addr,
@@ -255,6 +260,7 @@ impl Validator {
                 sso,
                 sign_in_method,
                 imis_logout_url,
+                shared,
                 warnings: self.warnings,
             }),
             _ => Err(ConfigError {

@@ -8,7 +8,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use redis::RedisResult;
+
 use crate::members::Member;
+use crate::shared::keys::KeyMaker;
+use crate::shared::{RedisStore, SharedState};
 
 /// How long a code works.
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -31,7 +35,7 @@ pub enum UnlinkedEndUsers {
 }
 
 /// A sign-in waiting for its code.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingLink {
     pub member: Member,
     pub username: String,
@@ -56,15 +60,32 @@ pub enum Confirmation {
     Expired,
 }
 
+/// What Redis keeps of a code: its hash and the sign-in it confirms, sealed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPending {
+    code_hash: [u8; 32],
+    link: PendingLink,
+}
+
+/// Codes in flight: in Redis with `REDIS_URL` (so the code works on whichever replica the member
+/// reaches), else — and while Redis does not answer — in this process.
 pub struct Verifications {
     pending: moka::sync::Cache<String, Arc<Mutex<Pending>>>,
     /// Codes sent per address (keyed by a hash of its canonical form).
     sent: moka::sync::Cache<[u8; 32], u32>,
+    shared: Arc<SharedState>,
 }
 
 impl Default for Verifications {
     fn default() -> Self {
+        Self::new(SharedState::in_memory())
+    }
+}
+
+impl Verifications {
+    pub fn new(shared: Arc<SharedState>) -> Self {
         Self {
+            shared,
             pending: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(CODE_TTL)
@@ -75,11 +96,120 @@ impl Default for Verifications {
                 .build(),
         }
     }
-}
 
-impl Verifications {
     /// A new code for `link`: `(id, code)`, or `None` when this address has had its codes.
-    pub fn start(&self, link: PendingLink) -> anyhow::Result<Option<(String, String)>> {
+    pub async fn start(&self, link: PendingLink) -> anyhow::Result<Option<(String, String)>> {
+        if let Some(redis) = self.shared.redis() {
+            match self.start_shared(redis, link.clone()).await {
+                Ok(started) => {
+                    self.shared.answered();
+                    return started;
+                }
+                Err(e) => self.shared.fell_back("codes", &e),
+            }
+        }
+        self.start_here(link)
+    }
+
+    /// Checks `code` for the sign-in `id`; a confirmed or exhausted one is gone afterwards.
+    pub async fn confirm(&self, id: &str, code: &str) -> Confirmation {
+        if let Some(redis) = self.shared.redis() {
+            match self.confirm_shared(redis, id, code).await {
+                Ok(confirmation) => {
+                    self.shared.answered();
+                    return confirmation;
+                }
+                Err(e) => self.shared.fell_back("codes", &e),
+            }
+        }
+        self.confirm_here(id, code)
+    }
+
+    async fn start_shared(
+        &self,
+        redis: &RedisStore,
+        link: PendingLink,
+    ) -> RedisResult<anyhow::Result<Option<(String, String)>>> {
+        let address = crate::members::email::canonical(&link.member.email).unwrap_or_default();
+        let digest = self.shared.keys.digest("codes-sent", &[address.as_bytes()]);
+        let sent = redis
+            .count(&KeyMaker::name("codes-sent", &digest), CODE_TTL)
+            .await?;
+        if sent > u64::from(MAX_CODES_PER_ADDRESS) {
+            return Ok(Ok(None));
+        }
+        let (id, code) = match new_code() {
+            Ok(pair) => pair,
+            Err(e) => return Ok(Err(e)),
+        };
+        let stored = StoredPending {
+            code_hash: hash(&[id.as_bytes(), code.as_bytes()]),
+            link,
+        };
+        let sealed = match serde_json::to_vec(&stored)
+            .map_err(anyhow::Error::from)
+            .and_then(|plain| self.shared.keys.seal(&plain))
+        {
+            Ok(sealed) => sealed,
+            Err(e) => return Ok(Err(e)),
+        };
+        let digest = self.shared.keys.digest("code", &[id.as_bytes()]);
+        redis
+            .set(&KeyMaker::name("code", &digest), &sealed, CODE_TTL)
+            .await?;
+        Ok(Ok(Some((id, code))))
+    }
+
+    /// Every entry uses a try (counted atomically first), so parallel guesses cannot outrun the
+    /// limit; the right code is claimed once.
+    async fn confirm_shared(
+        &self,
+        redis: &RedisStore,
+        id: &str,
+        code: &str,
+    ) -> RedisResult<Confirmation> {
+        let digest = self.shared.keys.digest("code", &[id.as_bytes()]);
+        let key = KeyMaker::name("code", &digest);
+        let Some(sealed) = redis.get(&key).await? else {
+            return Ok(Confirmation::Expired);
+        };
+        let stored = self
+            .shared
+            .keys
+            .open(&sealed)
+            .and_then(|plain| serde_json::from_slice::<StoredPending>(&plain).ok());
+        let Some(stored) = stored else {
+            return Ok(Confirmation::Expired);
+        };
+        let tries = redis
+            .count(&KeyMaker::name("code-tries", &digest), CODE_TTL)
+            .await?;
+        if tries > u64::from(MAX_TRIES) {
+            redis.delete(&key).await?;
+            return Ok(Confirmation::Expired);
+        }
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let given = hash(&[id.as_bytes(), code.as_bytes()]);
+        if bool::from(given.ct_eq(&stored.code_hash)) {
+            let claimed = redis
+                .set_once(&KeyMaker::name("code-used", &digest), b"1", CODE_TTL)
+                .await?;
+            redis.delete(&key).await?;
+            return Ok(match claimed {
+                true => Confirmation::Confirmed(Box::new(stored.link)),
+                false => Confirmation::Expired,
+            });
+        }
+        if tries >= u64::from(MAX_TRIES) {
+            redis.delete(&key).await?;
+            return Ok(Confirmation::Expired);
+        }
+        Ok(Confirmation::Wrong {
+            tries_left: MAX_TRIES - tries as u32,
+        })
+    }
+
+    fn start_here(&self, link: PendingLink) -> anyhow::Result<Option<(String, String)>> {
         let address = hash(&[crate::members::email::canonical(&link.member.email)
             .unwrap_or_default()
             .as_bytes()]);
@@ -88,10 +218,7 @@ impl Verifications {
             return Ok(None);
         }
         self.sent.insert(address, sent + 1);
-        let id = crate::ids::new_token()?;
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let code = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
+        let (id, code) = new_code()?;
         let pending = Pending {
             code_hash: hash(&[id.as_bytes(), code.as_bytes()]),
             tries: 0,
@@ -102,8 +229,7 @@ impl Verifications {
         Ok(Some((id, code)))
     }
 
-    /// Checks `code` for the sign-in `id`; a confirmed or exhausted one is gone afterwards.
-    pub fn confirm(&self, id: &str, code: &str) -> Confirmation {
+    fn confirm_here(&self, id: &str, code: &str) -> Confirmation {
         let Some(entry) = self.pending.get(id) else {
             return Confirmation::Expired;
         };
@@ -125,6 +251,14 @@ impl Verifications {
             tries_left: MAX_TRIES - pending.tries,
         }
     }
+}
+
+/// A sign-in id and its six-digit code.
+fn new_code() -> anyhow::Result<(String, String)> {
+    let id = crate::ids::new_token()?;
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok((id, format!("{:06}", u32::from_le_bytes(random) % 1_000_000)))
 }
 
 fn hash(parts: &[&[u8]]) -> [u8; 32] {
@@ -155,45 +289,45 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_right_code_confirms_once() {
+    #[tokio::test]
+    async fn the_right_code_confirms_once() {
         let v = Verifications::default();
-        let (id, code) = v.start(link()).expect("random").expect("sent");
+        let (id, code) = v.start(link()).await.expect("random").expect("sent");
         assert_eq!(code.len(), 6);
         assert!(
-            matches!(v.confirm(&id, &code), Confirmation::Confirmed(l) if l.zendesk_user_id == 7)
+            matches!(v.confirm(&id, &code).await, Confirmation::Confirmed(l) if l.zendesk_user_id == 7)
         );
         assert!(
-            matches!(v.confirm(&id, &code), Confirmation::Expired),
+            matches!(v.confirm(&id, &code).await, Confirmation::Expired),
             "used up"
         );
     }
 
-    #[test]
-    fn wrong_codes_run_out() {
+    #[tokio::test]
+    async fn wrong_codes_run_out() {
         let v = Verifications::default();
-        let (id, code) = v.start(link()).expect("random").expect("sent");
+        let (id, code) = v.start(link()).await.expect("random").expect("sent");
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for left in (1..MAX_TRIES).rev() {
             assert!(
-                matches!(v.confirm(&id, wrong), Confirmation::Wrong { tries_left } if tries_left == left)
+                matches!(v.confirm(&id, wrong).await, Confirmation::Wrong { tries_left } if tries_left == left)
             );
         }
-        assert!(matches!(v.confirm(&id, wrong), Confirmation::Expired));
+        assert!(matches!(v.confirm(&id, wrong).await, Confirmation::Expired));
         assert!(
-            matches!(v.confirm(&id, &code), Confirmation::Expired),
+            matches!(v.confirm(&id, &code).await, Confirmation::Expired),
             "even the right one now"
         );
     }
 
-    #[test]
-    fn an_address_gets_a_few_codes_only() {
+    #[tokio::test]
+    async fn an_address_gets_a_few_codes_only() {
         let v = Verifications::default();
         for _ in 0..MAX_CODES_PER_ADDRESS {
-            assert!(v.start(link()).expect("random").is_some());
+            assert!(v.start(link()).await.expect("random").is_some());
         }
         let mut other_case = link();
         other_case.member.email = "ART@Example.org".into();
-        assert!(v.start(other_case).expect("random").is_none());
+        assert!(v.start(other_case).await.expect("random").is_none());
     }
 }

@@ -56,6 +56,7 @@ pub fn settings(
             timeout: std::time::Duration::from_secs(5),
         },
         throttle: Default::default(),
+        shared: Default::default(),
         policy: Default::default(),
         breaker: Default::default(),
         trusted_proxies: Vec::new(),

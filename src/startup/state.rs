@@ -19,12 +19,13 @@ use crate::members::demo::DEMO_MEMBERS;
 use crate::members::imis::simulator::MemberSite;
 use crate::members::imis::sso::SsoClient;
 use crate::metrics::Metrics;
+use crate::shared::SharedState;
 use crate::signin::Pipeline;
-use crate::web::imis_sso::JOURNEY_TTL;
+use crate::signin::verify::Verifications;
 use crate::web::middleware::{default_csp, delivery_csp};
 use crate::web::pages::MemberPages;
 use crate::web::return_to::ReturnToPolicy;
-use crate::web::session::{CookieSealer, IdSet};
+use crate::web::session::CookieSealer;
 use crate::web::throttle::Throttle;
 use crate::web::{AppState, DemoInfo};
 use crate::zendesk::api::ZendeskApi;
@@ -78,6 +79,12 @@ pub async fn build(
         .as_ref()
         .map(|sso| SsoClient::new(sso.clone(), metrics.clone()))
         .transpose()?;
+    let shared = SharedState::new(
+        settings.session.key.master(),
+        settings.shared.redis_url.as_ref(),
+        session_ttl,
+        metrics.clone(),
+    )?;
     let state = AppState {
         signin: Pipeline {
             directory,
@@ -88,22 +95,21 @@ pub async fn build(
             metrics,
             session_recheck: settings.session.recheck,
             unlinked_end_users: settings.unlinked_end_users,
-            verifications: Default::default(),
+            verifications: Verifications::new(shared.clone()),
         },
         mailer,
         sign_in_method: settings.sign_in_method,
         sso,
-        journeys_used: IdSet::new(JOURNEY_TTL),
         imis_logout_url: settings.imis_logout_url.clone(),
         cookies: CookieSealer::new(settings.session.key.clone(), https),
-        signed_out: IdSet::new(session_ttl),
+        shared: shared.clone(),
         session_ttl,
         return_to,
         jwt_endpoint: format!("{zendesk_base}/access/jwt"),
         zendesk_base,
         delivery_csp,
         draining: Arc::new(AtomicBool::new(false)),
-        throttle: Throttle::new(settings.throttle),
+        throttle: Throttle::new(settings.throttle, shared.clone()),
         trusted_proxies: settings.trusted_proxies.clone(),
         pages: MemberPages::new(&settings.branding, &settings.locale_ids)?,
         demo: simulator.as_ref().map(|_| demo_info(settings)),

@@ -5,7 +5,8 @@
 //! It stays 200 while iMIS is failing: every replica shares the same iMIS, so taking
 //! pods out of the Service would replace our friendly "member system unavailable" page with the
 //! ingress's error. The upstream state is in the body (`ok`, `degraded`, `unknown`) and in the
-//! metrics for alerting.
+//! metrics for alerting. `shared_state` says where sign-in limits and sign-outs live (`memory` or
+//! `redis`) and whether Redis has stopped answering (`degraded`: each pod on its own state).
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -41,6 +42,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "member_directory": state.signin.directory.kind(),
         "zendesk_config": state.signin.safety.verdict(),
         "upstreams": upstreams,
+        "shared_state": state.shared.report(),
     });
     if ready {
         HttpResponse::Ok().json(body)

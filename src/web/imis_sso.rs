@@ -95,10 +95,11 @@ pub async fn hand_off(
     state: web::Data<AppState>,
     request_id: RequestId,
 ) -> HttpResponse {
-    let journey = state
-        .cookies
-        .open::<Journey>(&req, JOURNEY_COOKIE)
-        .filter(|j| state.journeys_used.insert_once(j.id));
+    let journey = match state.cookies.open::<Journey>(&req, JOURNEY_COOKIE) {
+        // Each journey hands off once, on whichever replica it arrives.
+        Some(j) if state.shared.use_once("journey", &j.id, JOURNEY_TTL).await => Some(j),
+        _ => None,
+    };
     let destination = journey
         .as_ref()
         .map(|j| j.destination.clone())
@@ -132,10 +133,10 @@ async fn identify(
     let reservation = state.throttle.reserve(ip, None).await?;
     let exchanged = exchange(state, form, solicited).await;
     match &exchanged {
-        Ok(_) => reservation.succeeded(),
+        Ok(_) => reservation.succeeded().await,
         // A refused hand-off stays counted against the address.
-        Err(Failure::HandOffExpired) => {}
-        Err(_) => reservation.not_counted(),
+        Err(Failure::HandOffExpired) => reservation.failed().await,
+        Err(_) => reservation.not_counted().await,
     }
     let grant = exchanged?;
     let (profile, username) = state

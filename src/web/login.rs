@@ -140,7 +140,7 @@ pub async fn show(
         && deliveries.is_loop(unix_now())
     {
         // Zendesk keeps sending this browser back: stop before minting or redirecting again.
-        let member_id = state.open_session(&req).map(|s| s.member.id);
+        let member_id = state.open_session(&req).await.map(|s| s.member.id);
         state
             .signin
             .audit
@@ -148,7 +148,7 @@ pub async fn show(
         let page = MessagePage::redirect_loop(&state.zendesk_base);
         return state.pages.message(StatusCode::LOOP_DETECTED, lang, &page);
     }
-    if let Some(session) = state.open_session(&req) {
+    if let Some(session) = state.open_session(&req).await {
         let attempt = Attempt {
             state: &state.signin,
             request_id,
@@ -301,7 +301,7 @@ async fn by_password(
         .await
     {
         Ok(profile) => {
-            reservation.succeeded();
+            reservation.succeeded().await;
             Ok(Identity::Profile {
                 profile,
                 username: username.to_owned(),
@@ -310,8 +310,9 @@ async fn by_password(
         Err(error) => {
             let failure = Failure::from_directory(error);
             // Only a refused password stays counted.
-            if !matches!(failure, Failure::InvalidCredentials) {
-                reservation.not_counted();
+            match failure {
+                Failure::InvalidCredentials => reservation.failed().await,
+                _ => reservation.not_counted().await,
             }
             Err(failure)
         }

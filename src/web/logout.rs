@@ -40,7 +40,7 @@ pub async fn logout(
     let session = state.cookies.open::<Session>(&req, SESSION_COOKIE);
     if let Some(session) = &session {
         // Copies of this cookie, wherever they are, sign nobody in any more.
-        state.signed_out.insert(session.sid);
+        state.shared.revoke(&session.sid, state.session_ttl).await;
     }
     let member_id = session.map(|s| s.member.id);
     // Only a browser we sent to Zendesk moments ago can be carrying Zendesk's refusal.

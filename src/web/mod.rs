@@ -26,14 +26,12 @@ pub struct AppState {
     /// identify → admit → safety → mint: what every way in ends in.
     pub signin: Pipeline,
     pub cookies: CookieSealer,
-    /// Sessions ended by a sign-out, refused until they would have expired anyway.
-    pub signed_out: session::IdSet,
+    /// Sign-outs, one-use journeys, sign-in counts and codes: across replicas with `REDIS_URL`.
+    pub shared: std::sync::Arc<crate::shared::SharedState>,
     /// Which ways in the sign-in page offers (`SIGN_IN_METHOD`).
     pub sign_in_method: crate::signin::SignInMethod,
     /// Single sign-on from the iMIS site, when configured.
     pub sso: Option<crate::members::imis::sso::SsoClient>,
-    /// Member-site journeys already handed off: each works once.
-    pub journeys_used: session::IdSet,
     /// iMIS's SingleLogout page, visited after a normal sign-out (`IMIS_LOGOUT_URL`).
     pub imis_logout_url: Option<Url>,
     /// Sends the codes of `UNLINKED_END_USERS=verify` (the demo's keeps them in a mailbox).
@@ -58,10 +56,12 @@ pub struct AppState {
 
 impl AppState {
     /// The browser's session, if it has one that is authentic, unexpired and not signed out.
-    pub fn open_session(&self, req: &actix_web::HttpRequest) -> Option<Session> {
-        self.cookies
-            .open::<Session>(req, SESSION_COOKIE)
-            .filter(|s| !self.signed_out.contains(&s.sid))
+    pub async fn open_session(&self, req: &actix_web::HttpRequest) -> Option<Session> {
+        let session = self.cookies.open::<Session>(req, SESSION_COOKIE)?;
+        match self.shared.is_revoked(&session.sid).await {
+            true => None,
+            false => Some(session),
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub async fn start(
 ) -> HttpResponse {
     let to = link.member.email.clone();
     let member_id = link.member.id.clone();
-    let (id, code) = match state.signin.verifications.start(link) {
+    let (id, code) = match state.signin.verifications.start(link).await {
         Ok(Some(started)) => started,
         Ok(None) => {
             let throttled = Failure::Throttled {
@@ -154,6 +154,7 @@ pub async fn submit(
             .signin
             .verifications
             .confirm(&verify_state.id, &form.code)
+            .await
         {
             Confirmation::Confirmed(link) => Ok(Identity::Verified(*link)),
             Confirmation::Wrong { .. } => Err(Failure::WrongCode),

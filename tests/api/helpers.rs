@@ -159,8 +159,8 @@ pub fn form(pairs: &[(&str, &str)]) -> FormContains {
 
 pub struct TestApp {
     pub address: String,
-    pub imis: MockServer,
-    pub zendesk: MockServer,
+    pub imis: std::sync::Arc<MockServer>,
+    pub zendesk: std::sync::Arc<MockServer>,
     pub client: Client,
     /// The client's cookies, as a browser's cookie store.
     pub cookies: std::sync::Arc<reqwest::cookie::Jar>,
@@ -298,6 +298,14 @@ fn browser_with_jar() -> (Client, std::sync::Arc<reqwest::cookie::Jar>) {
 impl TestApp {
     /// The bridge at `address` with these upstreams, seen through a fresh browser.
     pub fn at(address: String, imis: MockServer, zendesk: MockServer) -> Self {
+        Self::sharing(address, imis.into(), zendesk.into())
+    }
+
+    fn sharing(
+        address: String,
+        imis: std::sync::Arc<MockServer>,
+        zendesk: std::sync::Arc<MockServer>,
+    ) -> Self {
         let (client, cookies) = browser_with_jar();
         TestApp {
             address,
@@ -306,6 +314,19 @@ impl TestApp {
             client,
             cookies,
         }
+    }
+
+    /// A second replica of this bridge: the same upstreams, `overrides` added to the test
+    /// environment, its own browser.
+    pub async fn replica(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let settings = Settings::from_vars(test_vars(&self.imis, &self.zendesk, overrides))
+            .expect("test settings are valid");
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped());
+        Self::sharing(address, self.imis.clone(), self.zendesk.clone())
     }
 
     pub fn url(&self, path: &str) -> String {

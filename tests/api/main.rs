@@ -2,6 +2,7 @@
 //! Zendesk, and driven over HTTP as a browser would. One file per capability.
 
 mod helpers;
+mod redis_server;
 mod smtp_sink;
 
 mod abuse;
@@ -25,6 +26,7 @@ mod request_limits;
 mod return_to;
 mod secrets_in_logs;
 mod session;
+mod shared_state;
 mod sign_in;
 mod startup_check;
 mod throttling;

@@ -111,8 +111,8 @@ async fn zendesk_unreachable_at_start_up_means_not_ready_until_it_answers() {
     let member = Member::active();
     let app_view = crate::helpers::TestApp {
         address: base.clone(),
-        imis,
-        zendesk,
+        imis: imis.into(),
+        zendesk: zendesk.into(),
         client,
         // This client was built before, with its own cookie store.
         cookies: Default::default(),

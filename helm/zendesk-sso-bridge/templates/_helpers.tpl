@@ -78,3 +78,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}{{ fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}{{ end }}
 {{- end }}
+
+{{/* How many replicas the deployment may run: DEPLOYMENT_REPLICAS for the bridge. */}}
+{{- define "bridge.replicas" -}}
+{{- if .Values.env.DEPLOYMENT_REPLICAS }}{{ .Values.env.DEPLOYMENT_REPLICAS }}
+{{- else if .Values.autoscaling.enabled }}{{ .Values.autoscaling.maxReplicas }}
+{{- else }}{{ .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the bridge is given a Redis URL (for NOTES). */}}
+{{- define "bridge.hasRedis" -}}
+{{- if or .Values.externalRedis.existingSecret .Values.secretEnv.REDIS_URL .Values.existingSecret }}yes{{ end }}
+{{- end }}

@@ -19,6 +19,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
+
+use crate::shared::SharedState;
+
+mod shared;
 use ipnet::IpNet;
 use moka::sync::Cache;
 
@@ -118,6 +122,14 @@ impl From<Held> for crate::signin::Failure {
 pub struct AddressKey(IpAddr);
 
 impl AddressKey {
+    /// The address's bytes (the key of its count in Redis, HMAC'd).
+    pub fn bytes(&self) -> Vec<u8> {
+        match self.0 {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        }
+    }
+
     pub fn of(ip: IpAddr) -> Self {
         match ip {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -135,8 +147,10 @@ impl AddressKey {
 pub struct Throttle {
     users: Arc<Windows<String>>,
     addresses: Windows<AddressKey>,
+    /// Sign-ins in flight in this pod (`SIGN_IN_MAX_IN_FLIGHT` protects this pod's memory).
     in_flight: Arc<tokio::sync::Semaphore>,
     settings: ThrottleSettings,
+    shared: Arc<SharedState>,
 }
 
 /// Windows by key in two bounded caches: names seen once churn among themselves, and a key
@@ -186,38 +200,76 @@ where
 }
 
 /// One attempt's place: counted as a failure until [`Reservation::succeeded`] or
-/// [`Reservation::not_counted`]; its places in flight are freed when it is dropped.
+/// [`Reservation::not_counted`]; its places in flight are freed when it is settled or dropped.
 pub struct Reservation {
-    user: Option<Arc<Window>>,
-    address: Option<Arc<Window>>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
     /// Slow down by this much before asking the member system.
     pub pause: Duration,
-    user_key: Option<String>,
-    users: Arc<Windows<String>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    places: Places,
+}
+
+enum Places {
+    Local(LocalPlaces),
+    Shared(shared::SharedPlaces),
 }
 
 impl Reservation {
     /// The member system accepted: the user name starts afresh, the address's count comes back.
-    pub fn succeeded(self) {
-        if let Some(key) = &self.user_key {
-            self.users.forget(key);
-        }
-        if let Some(address) = &self.address {
-            address.give_back();
+    pub async fn succeeded(self) {
+        match self.places {
+            Places::Local(places) => places.succeeded(),
+            Places::Shared(places) => places.settle("succeeded").await,
         }
     }
 
     /// The answer said nothing about the password (the member system was down, the request was
     /// malformed): neither count stands.
-    pub fn not_counted(self) {
-        for window in [&self.user, &self.address].into_iter().flatten() {
-            window.give_back();
+    pub async fn not_counted(self) {
+        match self.places {
+            Places::Local(places) => places.not_counted(),
+            Places::Shared(places) => places.settle("uncounted").await,
+        }
+    }
+
+    /// The member system refused: the counts stand, the places in flight are free again.
+    pub async fn failed(self) {
+        if let Places::Shared(places) = self.places {
+            places.settle("kept").await;
         }
     }
 }
 
-impl Drop for Reservation {
+/// A reservation in this process's own windows.
+struct LocalPlaces {
+    user: Option<Arc<Window>>,
+    address: Option<Arc<Window>>,
+    user_key: Option<String>,
+    users: Arc<Windows<String>>,
+}
+
+impl LocalPlaces {
+    fn succeeded(&self) {
+        if let Some(key) = &self.user_key {
+            self.users.forget(key);
+        }
+        self.give_back_address();
+    }
+
+    fn not_counted(&self) {
+        for window in [&self.user, &self.address].into_iter().flatten() {
+            window.give_back();
+        }
+    }
+
+    /// An attempt refused by the user name's limit was not made: its address count comes back.
+    fn give_back_address(&self) {
+        if let Some(address) = &self.address {
+            address.give_back();
+        }
+    }
+}
+
+impl Drop for LocalPlaces {
     fn drop(&mut self) {
         if let Some(user) = &self.user {
             user.in_flight.store(0, Ordering::Release);
@@ -231,7 +283,7 @@ impl Drop for Reservation {
 }
 
 impl Throttle {
-    pub fn new(settings: ThrottleSettings) -> Self {
+    pub fn new(settings: ThrottleSettings, shared: Arc<SharedState>) -> Self {
         Self {
             users: Arc::new(Windows::new(settings.window)),
             addresses: Windows::new(settings.window),
@@ -239,11 +291,13 @@ impl Throttle {
                 settings.max_in_flight.max(1) as usize
             )),
             settings,
+            shared,
         }
     }
 
     /// Reserves an attempt for `username` (if any) from `ip` (if known): waits briefly for a
-    /// place among the sign-ins in flight, then counts the attempt against both limits at once.
+    /// place among this pod's sign-ins in flight, then counts the attempt against both limits
+    /// at once — in Redis when it is configured and answers, else in this process.
     pub async fn reserve(
         &self,
         ip: Option<IpAddr>,
@@ -254,32 +308,59 @@ impl Throttle {
             .map_err(|_| Held::Busy)?
             .map_err(|_| Held::Busy)?;
         let user_key = username.map(|u| crate::canonical::user_name(u).unwrap_or_default());
-        let mut reservation = Reservation {
+        let address = ip.map(AddressKey::of);
+        if let Some(redis) = self.shared.redis() {
+            match shared::reserve(&self.shared, redis, &self.settings, address, &user_key).await {
+                Ok(result) => {
+                    self.shared.answered();
+                    let (places, pause) = result?;
+                    return Ok(Reservation {
+                        pause,
+                        _permit: permit,
+                        places: Places::Shared(places),
+                    });
+                }
+                Err(e) => self.shared.fell_back("throttle", &e),
+            }
+        }
+        let (places, pause) = self.reserve_here(address, user_key)?;
+        Ok(Reservation {
+            pause,
+            _permit: permit,
+            places: Places::Local(places),
+        })
+    }
+
+    /// [`Throttle::reserve`] in this process's own windows.
+    fn reserve_here(
+        &self,
+        address: Option<AddressKey>,
+        user_key: Option<String>,
+    ) -> Result<(LocalPlaces, Duration), Held> {
+        let mut pause = Duration::ZERO;
+        let mut places = LocalPlaces {
             user: None,
             address: None,
-            _permit: permit,
-            pause: Duration::ZERO,
             user_key: user_key.clone(),
             users: self.users.clone(),
         };
-        if let Some(ip) = ip {
-            let key = AddressKey::of(ip);
+        if let Some(key) = address {
             let window = self.addresses.get(&key);
-            let places = self.settings.max_in_flight_per_address.max(1);
+            let limit = self.settings.max_in_flight_per_address.max(1);
             window
                 .in_flight
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (n < places).then_some(n + 1)
+                    (n < limit).then_some(n + 1)
                 })
                 .map_err(|_| Held::Busy)?;
-            reservation.address = Some(window.clone());
+            places.address = Some(window.clone());
             let taken = self
                 .addresses
                 .take(&key, &window, self.settings.ip_failures);
             let before = taken.ok_or(Held::Closed {
                 retry_after: window.retry_after(self.settings.window),
             })?;
-            reservation.pause = self.pause(before, self.settings.ip_failures);
+            pause = pause_after(before, self.settings.ip_failures);
         }
         if let Some(key) = user_key {
             let window = self.users.get(&key);
@@ -287,39 +368,28 @@ impl Throttle {
                 .in_flight
                 .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
                 .map_err(|_| {
-                    reservation.give_back_address();
+                    places.give_back_address();
                     Held::Busy
                 })?;
-            reservation.user = Some(window.clone());
+            places.user = Some(window.clone());
             let Some(before) = self.users.take(&key, &window, self.settings.user_failures) else {
-                reservation.give_back_address();
+                places.give_back_address();
                 return Err(Held::Closed {
                     retry_after: window.retry_after(self.settings.window),
                 });
             };
-            reservation.pause = reservation
-                .pause
-                .max(self.pause(before, self.settings.user_failures));
+            pause = pause.max(pause_after(before, self.settings.user_failures));
         }
-        Ok(reservation)
-    }
-
-    /// The slow-down for an attempt after `failures` failures under `limit`.
-    fn pause(&self, failures: u32, limit: u32) -> Duration {
-        let half = (limit / 2).max(1);
-        match failures >= half {
-            true => (STEP_DELAY * (failures - half + 1)).min(MAX_DELAY),
-            false => Duration::ZERO,
-        }
+        Ok((places, pause))
     }
 }
 
-impl Reservation {
-    /// An attempt refused by the user name's limit was not made: its address count comes back.
-    fn give_back_address(&self) {
-        if let Some(address) = &self.address {
-            address.give_back();
-        }
+/// The slow-down for an attempt after `failures` failures under `limit`.
+fn pause_after(failures: u32, limit: u32) -> Duration {
+    let half = (limit / 2).max(1);
+    match failures >= half {
+        true => (STEP_DELAY * (failures - half + 1)).min(MAX_DELAY),
+        false => Duration::ZERO,
     }
 }
 
@@ -355,13 +425,16 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn throttle(user: u32, ip: u32) -> Throttle {
-        Throttle::new(ThrottleSettings {
-            user_failures: user,
-            ip_failures: ip,
-            window: Duration::from_secs(60),
-            max_in_flight: 100,
-            max_in_flight_per_address: 100,
-        })
+        Throttle::new(
+            ThrottleSettings {
+                user_failures: user,
+                ip_failures: ip,
+                window: Duration::from_secs(60),
+                max_in_flight: 100,
+                max_in_flight_per_address: 100,
+            },
+            SharedState::in_memory(),
+        )
     }
 
     fn ip(text: &str) -> Option<IpAddr> {
@@ -384,7 +457,11 @@ mod tests {
         ));
         assert!(t.reserve(ip, Some("grace")).await.is_ok(), "another name");
         t.users.forget(&"ada".to_owned());
-        t.reserve(ip, Some("ada")).await.expect("open").succeeded();
+        t.reserve(ip, Some("ada"))
+            .await
+            .expect("open")
+            .succeeded()
+            .await;
         let again = t.reserve(ip, Some("ada")).await.expect("open again");
         assert_eq!(again.pause, Duration::ZERO);
     }
@@ -423,7 +500,8 @@ mod tests {
             t.reserve(ip("192.0.2.1"), Some("ada"))
                 .await
                 .expect("open")
-                .not_counted();
+                .not_counted()
+                .await;
         }
         assert!(t.reserve(ip("192.0.2.1"), Some("ada")).await.is_ok());
     }
@@ -450,10 +528,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_address_has_few_attempts_in_flight() {
-        let t = Throttle::new(ThrottleSettings {
-            max_in_flight_per_address: 2,
-            ..ThrottleSettings::default()
-        });
+        let t = Throttle::new(
+            ThrottleSettings {
+                max_in_flight_per_address: 2,
+                ..ThrottleSettings::default()
+            },
+            SharedState::in_memory(),
+        );
         let a = t.reserve(ip("192.0.2.1"), Some("a")).await.expect("1");
         let _b = t.reserve(ip("192.0.2.1"), Some("b")).await.expect("2");
         assert_eq!(
