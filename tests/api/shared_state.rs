@@ -266,3 +266,40 @@ async fn a_code_sent_by_one_replica_is_accepted_by_the_other_and_redis_never_see
     assert_eq!(done.status(), 200);
     assert!(done.text().await.expect("body").contains("id=\"deliver\""));
 }
+
+#[tokio::test]
+async fn check_says_whether_redis_answers_and_how_fast() {
+    let mut redis = RedisServer::start().await;
+    let app = spawn_app_with(&[]).await;
+    let url = redis.url();
+    let check = |replicas: &'static str, redis_url: Option<String>| {
+        let mut vars = crate::helpers::test_vars(&app.imis, &app.zendesk, &[]);
+        vars.insert("DEPLOYMENT_REPLICAS".into(), replicas.into());
+        if let Some(url) = redis_url {
+            vars.insert("REDIS_URL".into(), url);
+        }
+        let out = std::process::Command::new(crate::helpers::BIN)
+            .arg("check")
+            .env_clear()
+            .envs(vars)
+            .output()
+            .expect("check runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = check("3", Some(url.clone()));
+    assert!(
+        text.contains("✓ shared state") && text.contains("Redis answers PING in"),
+        "{text}"
+    );
+    let text = check("3", None);
+    assert!(
+        text.contains("! shared state") && text.contains("set REDIS_URL"),
+        "{text}"
+    );
+    redis.stop();
+    let text = check("3", Some(url));
+    assert!(
+        text.contains("✗ shared state") && text.contains("does not answer"),
+        "{text}"
+    );
+}
