@@ -12,19 +12,25 @@
 #   loadtest/run.sh                   # 10 s per scenario, 3 rounds of reference/hot path
 #   DURATION=30 ROUNDS=5 loadtest/run.sh
 #   PEERS=0 loadtest/run.sh           # without the Node/Python peers
+#   REDIS=1 loadtest/run.sh           # with shared state in a local redis-server (REDIS_URL)
+#   BRIDGE_BIN=/tmp/old/zendesk-sso-bridge FAKES_BIN=… loadtest/run.sh   # another build (A/B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-64}
 rounds=${ROUNDS:-3}
 peers=${PEERS:-1}
-port=19480; fake=19490; node_port=19300; py_port=19310
+redis=${REDIS:-0}
+port=19480; fake=19490; node_port=19300; py_port=19310; redis_port=19470
 results="loadtest/results/$(date -u +%Y-%m-%d).md"
-command_line="DURATION=$duration ROUNDS=$rounds PEERS=$peers loadtest/run.sh"
+command_line="DURATION=$duration ROUNDS=$rounds PEERS=$peers REDIS=$redis loadtest/run.sh"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked --bin zendesk-sso-bridge --example fake-upstreams
-bin=target/release/zendesk-sso-bridge
+fakes_bin=${FAKES_BIN:-target/release/examples/fake-upstreams}
+if [ -z "${BRIDGE_BIN:-}" ] || [ -z "${FAKES_BIN:-}" ]; then
+  cargo build --release --locked --bin zendesk-sso-bridge --example fake-upstreams
+fi
+bin=${BRIDGE_BIN:-target/release/zendesk-sso-bridge}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -41,6 +47,7 @@ done = function(summary, latency, requests)
     summary.requests))
 end
 LUA
+# (Every request comes from 127.0.0.1: the in-flight caps per address are lifted above.)
 # Each connection waits DELAY_MS after every answer: a steady load below the maximum.
 cat >"$lua/paced.lua" <<'LUA'
 local pause = tonumber(os.getenv("DELAY_MS"))
@@ -59,19 +66,29 @@ LUA
 cat "$lua/report.lua" >>"$lua/signin.lua"
 
 start_fakes() {
-  taskset -c 1 target/release/examples/fake-upstreams --listen "127.0.0.1:$fake" --latency-ms "$1" --workers 1 >/dev/null &
+  taskset -c 1 "$fakes_bin" --listen "127.0.0.1:$fake" --latency-ms "$1" --workers 1 >/dev/null &
   fakes=$!; pids+=($fakes)
   for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$fake/stats" && break; sleep 0.05; done
 }
 upstream_counts() { curl -fs "http://127.0.0.1:$fake/stats"; }
 
+redis_url=""
+if [ "$redis" = 1 ]; then
+  command -v redis-server >/dev/null || scripts/install-redis
+  taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+  pids+=($!)
+  until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.05; done
+  redis_url="redis://127.0.0.1:$redis_port/0"
+fi
+
 start_bridge() {
   local t0; t0=$(date +%s%N)
-  env -i PATH="$PATH" LISTEN_ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port" \
+  env -i PATH="$PATH" ${redis_url:+REDIS_URL="$redis_url"} LISTEN_ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port" \
     SESSION_KEY="$(head -c 64 /dev/urandom | base64 -w0)" ZENDESK_SUBDOMAIN=bench \
     ZENDESK_URL="http://127.0.0.1:$fake" ZENDESK_JWT_SECRET=a-zendesk-shared-secret-of-realistic-length-48ch \
     ZENDESK_API_OAUTH_TOKEN=bench IMIS_BASE_URL="http://127.0.0.1:$fake/imis" \
     THROTTLE_IP_FAILURES=100000 UNLINKED_END_USERS=link LOG_FORMAT=json RUST_LOG=info \
+    SIGN_IN_MAX_IN_FLIGHT=10000 SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS=10000 \
     taskset -c 0 "$bin" serve >/dev/null 2>&1 &
   bridge=$!; pids+=($bridge)
   until curl -fs -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.002; done
@@ -168,11 +185,13 @@ fi
 ratio() { awk -v a="$(field "$1" 1)" -v b="$(field "$2" 1)" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 size_mb=$(awk -v s="$(stat -c %s "$bin")" 'BEGIN {printf "%.1f", s/1048576}')
 revision="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (uncommitted changes)')"
+[ -n "${BRIDGE_BIN:-}" ] && revision="$revision, bridge binary $BRIDGE_BIN (${BRIDGE_REVISION:-its own revision})"
 [ -f "$results" ] || printf '# Load results %s\n' "$(date -u +%Y-%m-%d)" >"$results"
 {
   echo
   echo "## Run $(date -u +%Y-%m-%dT%H:%MZ) at $revision"
   echo
+  [ "$redis" = 1 ] && echo "Shared state in a local redis-server (REDIS_URL), on core 1 with wrk and the fakes."
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); server pinned to core 0, wrk and fakes to core 1;"
   echo "\`wrk -t1 -c$connections -d${duration}s\`; command: \`$command_line\`."
   echo

@@ -14,6 +14,7 @@ Exit code 0 only if all of that holds.
 
 import glob
 import os
+import subprocess
 import sys
 
 import helm_python as helm
@@ -84,7 +85,10 @@ def render(chart, values):
                 continue
             kind = doc.get("kind")
             name = doc.get("metadata", {}).get("name")
-            if kind == "ServiceMonitor":
+            if kind in ("PrometheusRule", "HTTPRoute"):
+                # Custom resources without a schema here: their shape is checked per scenario.
+                expect(doc.get("apiVersion") and doc.get("spec"), f"{template}: {kind} without spec")
+            elif kind == "ServiceMonitor":
                 try:
                     jsonschema.validate(doc, SERVICE_MONITOR_SCHEMA)
                 except jsonschema.ValidationError as e:
@@ -122,6 +126,12 @@ def check_common(m):
     expect(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness on /healthz")
     expect(c["readinessProbe"]["httpGet"]["path"] == "/readyz", "readiness on /readyz")
     expect(f"Pod/{FULLNAME}-smoke-test" in m, "a helm test pod")
+    selector = m[f"Service/{FULLNAME}"]["spec"]["selector"]
+    test_labels = m[f"Pod/{FULLNAME}-smoke-test"]["metadata"]["labels"]
+    expect(any(test_labels.get(k) != v for k, v in selector.items()), "the Service must not select the test pod")
+    listen = [e for e in c.get("env", []) if e["name"] == "LISTEN_ADDR"]
+    expect(c["args"][0] == "demo" or (len(listen) == 1 and listen[0]["value"].endswith(":8080")), "LISTEN_ADDR from containerPort")
+    expect(pod["spec"].get("topologySpreadConstraints"), "pods spread over nodes by default")
 
 
 def check_minimal(m):
@@ -165,17 +175,47 @@ def check_autoscaling(m):
 def check_ingress(m):
     ingress = m[f"Ingress/{FULLNAME}"]
     expect(ingress["spec"]["tls"][0]["secretName"] == "sso-example-org-tls", "TLS")
-    expect(f"ServiceMonitor/{FULLNAME}" in m, "ServiceMonitor")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]
+    expect(backend.get("number") == 8080 or backend.get("name") == "http", f"the Ingress publishes http only, got {backend}")
+    monitor = m[f"ServiceMonitor/{FULLNAME}"]["spec"]["endpoints"][0]
+    expect(monitor["port"] == "metrics", "ServiceMonitor scrapes the metrics port")
+    ports = {p["name"] for p in m[f"Service/{FULLNAME}"]["spec"]["ports"]}
+    expect(ports == {"http", "metrics"}, f"Service ports {ports}")
+    expect(env_value(m, "METRICS_ADDR") == "0.0.0.0:9090", "METRICS_ADDR")
+    expect("TRUSTED_PROXIES is empty" not in m["NOTES"], "no warning with TRUSTED_PROXIES set")
+
+
+def check_gateway(m):
+    route = m[f"HTTPRoute/{FULLNAME}"]["spec"]
+    expect(route["parentRefs"][0]["name"] == "public", "parentRefs")
+    expect(route["rules"][0]["backendRefs"][0]["port"] == 8080, "the route publishes http only")
+    rule = m[f"PrometheusRule/{FULLNAME}"]["spec"]["groups"][0]["rules"]
+    expect(all(r["labels"]["team"] == "membership" for r in rule), "alert labels")
+    expect(m[f"ServiceMonitor/{FULLNAME}"]["metadata"]["namespace"] == "monitoring", "monitor namespace")
+    c = container(m)
+    expect(c["image"].endswith("@sha256:" + "0123456789abcdef" * 4), "image by digest")
+    expect(any(e["name"] == "SESSION_KEY_FILE" for e in c["env"]), "extraEnv")
+    expect({"secretRef": {"name": "bridge-extra-settings"}} in c["envFrom"], "envFrom")
+    expect(m[f"ConfigMap/{FULLNAME}"]["data"]["THROTTLE_WINDOW_SECS"] == "1200", "numbers accepted")
+    expect("IMIS_TIMEOUT_MS" not in m[f"ConfigMap/{FULLNAME}"]["data"], "empty means unset")
+    expect(m[f"Service/{FULLNAME}"]["spec"]["ports"][0]["nodePort"] == 30443, "nodePort")
+    expect("TRUSTED_PROXIES is empty" in m["NOTES"], "NOTES warns: TRUSTED_PROXIES empty behind a gateway")
 
 
 def check_network_policy(m):
     policy = m[f"NetworkPolicy/{FULLNAME}"]["spec"]
     expect(set(policy["policyTypes"]) == {"Ingress", "Egress"}, "both directions")
+    peers = [p for rule in policy["ingress"] for p in rule.get("from", [])]
+    test = m[f"Pod/{FULLNAME}-smoke-test"]["metadata"]["labels"]
+    expect(any(p.get("podSelector", {}).get("matchLabels", {}).items() <= test.items()
+               and p.get("podSelector") for p in peers), "the helm test pod is allowed in")
+    expect(any(r["ports"][0]["port"] == "metrics" for r in policy["ingress"]), "a rule for the metrics scraper")
 
 
 def check_demo(m):
     c = container(m)
     expect(c["args"][0] == "demo", "demo command")
+    expect(m[f"Deployment/{FULLNAME}"]["spec"]["replicas"] == 1, "demo mode runs one replica")
     expect(f"Secret/{FULLNAME}" not in m and f"ConfigMap/{FULLNAME}" not in m, "no settings in demo")
     smoke = m[f"Pod/{FULLNAME}-smoke-test"]["spec"]["containers"][0]["args"]
     expect("--demo" in smoke, "the helm test signs a demo member in")
@@ -189,11 +229,16 @@ SCENARIOS = {
     "network-policy": check_network_policy,
     "demo": check_demo,
     "external-redis": check_external_redis,
+    "gateway": check_gateway,
 }
 
 
 def main():
     helm.disable_logging()
+    readme = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "chart_readme.py"), "--check"])
+    if readme.returncode != 0:
+        print("FAIL  chart README")
+        sys.exit(1)
     chart = helm.Chart.load(CHART)
     failures = 0
     scenarios = sorted(glob.glob(os.path.join(CHART, "ci", "*-values.yaml")))

@@ -64,6 +64,18 @@ where
     let _ = result;
 }
 
+/// What the access line says beyond the request itself, filled in by the web layer's metrics
+/// middleware (which knows the trusted proxies and times the handler).
+#[derive(Debug, Clone, Copy)]
+pub struct AccessFacts {
+    /// The member's address, resolved through `TRUSTED_PROXIES`.
+    pub client: Option<std::net::IpAddr>,
+    pub took: std::time::Duration,
+}
+
+/// User agents are logged up to this many characters.
+const MAX_USER_AGENT_CHARS: usize = 200;
+
 /// The root span of every request.
 pub struct RootSpan;
 
@@ -85,6 +97,17 @@ impl RootSpanBuilder for RootSpan {
             let request = response.request();
             let status = response.response().status().as_u16();
             let route = request.match_pattern();
+            let facts = request.extensions().get::<AccessFacts>().copied();
+            let client = facts.and_then(|f| f.client).map(|ip| ip.to_string());
+            let duration_ms = facts.map(|f| f.took.as_secs_f64() * 1000.0);
+            let user_agent: String = request
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_USER_AGENT_CHARS)
+                .collect();
             span.in_scope(|| {
                 tracing::info!(
                     target: "access",
@@ -92,6 +115,9 @@ impl RootSpanBuilder for RootSpan {
                     route = route.as_deref().unwrap_or("unmatched"),
                     path = request.path(),
                     status,
+                    client = client.as_deref().unwrap_or_default(),
+                    user_agent,
+                    duration_ms,
                     "request finished"
                 )
             });

@@ -23,7 +23,10 @@ pub async fn serve() -> anyhow::Result<ExitCode> {
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
-            eprintln!("{e}");
+            match std::env::var("LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+                true => eprint!("{}", e.to_json_lines()),
+                false => eprintln!("{e}"),
+            }
             return Ok(ExitCode::from(2));
         }
     };

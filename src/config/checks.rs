@@ -111,6 +111,32 @@ impl Validator {
             }
         }
     }
+    /// `METRICS_ADDR`: where `/metrics` and `/readyz`'s details are served instead of the public
+    /// listener; unset, they stay on `LISTEN_ADDR`.
+    pub(super) fn metrics_addr(
+        &mut self,
+        value: Option<&str>,
+        listen: Option<SocketAddr>,
+    ) -> Option<SocketAddr> {
+        let value = non_empty(value)?;
+        match value.parse::<SocketAddr>() {
+            Ok(addr) if listen.is_some_and(|l| l.port() == addr.port() && addr.port() != 0) => {
+                self.problem(
+                    "METRICS_ADDR",
+                    format!("`{value}` uses LISTEN_ADDR's port: give metrics a port of their own"),
+                );
+                None
+            }
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                self.problem(
+                    "METRICS_ADDR",
+                    format!("`{value}` is not an address:port such as `0.0.0.0:9090`"),
+                );
+                None
+            }
+        }
+    }
     pub(super) fn public_url(&mut self, value: Option<&str>) -> Option<Url> {
         let Some(value) = non_empty(value) else {
             self.problem(

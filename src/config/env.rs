@@ -10,6 +10,7 @@ use serde::de::{self, Visitor};
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct RawSettings {
     pub(super) listen_addr: Option<String>,
+    pub(super) metrics_addr: Option<String>,
     pub(super) public_url: Option<String>,
     pub(super) session_key: Option<String>,
     pub(super) session_key_file: Option<String>,
@@ -156,6 +157,7 @@ pub(super) const OUR_PREFIXES: &[&str] = &[
     "SIGN_IN_",
     "REDIS_",
     "DEPLOYMENT_",
+    "METRICS_",
 ];
 
 /// One thing wrong with the environment.
@@ -169,6 +171,27 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// The problems as JSON lines, one per variable, for `LOG_FORMAT=json` (log pipelines read
+    /// them like every other line).
+    pub fn to_json_lines(&self) -> String {
+        self.problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "level": "ERROR",
+                    "target": "config",
+                    "variable": p.variable,
+                    "message": p.message,
+                    "fields": {"message": format!("{}: {}", p.variable, p.message)},
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Display for ConfigError {

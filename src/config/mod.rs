@@ -68,6 +68,8 @@ const MIN_SESSION_KEY_BYTES: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen_addr: SocketAddr,
+    /// `/metrics` and `/readyz` with details on a listener of their own (`METRICS_ADDR`).
+    pub metrics_addr: Option<SocketAddr>,
     pub public_url: Url,
     pub session: SessionSettings,
     pub zendesk: ZendeskSettings,
@@ -195,6 +197,7 @@ impl Branding {
 impl Validator {
     fn validate(mut self, raw: RawSettings) -> Result<Settings, ConfigError> {
         let listen_addr = self.listen_addr(raw.listen_addr.as_deref());
+        let metrics_addr = self.metrics_addr(raw.metrics_addr.as_deref(), listen_addr);
         let public_url = self.public_url(raw.public_url.as_deref());
         let session = self.session(&raw);
         let zendesk = self.zendesk(&raw);
@@ -240,6 +243,7 @@ impl Validator {
                 true,
             ) => Ok(Settings {
                 listen_addr,
+                metrics_addr,
                 public_url,
                 session,
                 zendesk,

@@ -57,6 +57,7 @@ pub fn settings(
         },
         throttle: Default::default(),
         shared: Default::default(),
+        metrics_addr: None,
         policy: Default::default(),
         breaker: Default::default(),
         trusted_proxies: Vec::new(),

@@ -47,13 +47,25 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
+        .route("/robots.txt", web::get().to(landing::robots))
+        .route("/favicon.ico", web::get().to(landing::favicon))
+        .route("/favicon.svg", web::get().to(landing::favicon))
         .route("/assets/style.css", web::get().to(landing::style))
         .route("/assets/deliver.js", web::get().to(landing::deliver_script));
+}
+
+/// The metrics listener (`METRICS_ADDR`): `/metrics`, `/readyz` with its details, `/healthz`.
+fn internal_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(health::metrics))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/healthz", web::get().to(health::healthz));
 }
 
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    /// The metrics listener, when `METRICS_ADDR` is set.
+    metrics: Option<(SocketAddr, Server)>,
     draining: Arc<AtomicBool>,
     shutdown: ShutdownSettings,
 }
@@ -86,10 +98,21 @@ impl Application {
         simulator: Option<Simulator>,
     ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
+        let metrics_listener = settings
+            .metrics_addr
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on METRICS_ADDR={addr}"))
+            })
+            .transpose()?;
         let built = state::build(&settings, address, simulator).await?;
         let (state, simulator, member_site) = (built.state, built.simulator, built.member_site);
         let (csp, https) = (built.default_csp, built.https);
         let draining = state.draining.clone();
+        let metrics = match metrics_listener {
+            Some(listener) => Some(metrics_server(listener, state.clone(), &settings)?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             // Outermost first: the request span, security headers, metrics, the query guard.
             let app = App::new()
@@ -131,6 +154,7 @@ impl Application {
         Ok(Self {
             address,
             server,
+            metrics,
             draining,
             shutdown: settings.shutdown,
         })
@@ -140,11 +164,19 @@ impl Application {
         self.address
     }
 
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
     pub fn port(&self) -> u16 {
         self.address.port()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some((_, metrics)) = self.metrics {
+            tokio::spawn(metrics);
+        }
         self.server.await
     }
 
@@ -153,6 +185,10 @@ impl Application {
     /// in-flight requests get up to `SHUTDOWN_TIMEOUT_SECS` to finish.
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics_handle = self.metrics.as_ref().map(|(_, m)| m.handle());
+        if let Some((_, metrics)) = self.metrics {
+            tokio::spawn(metrics);
+        }
         let draining = self.draining.clone();
         let drain = self.shutdown.drain;
         tokio::spawn(async move {
@@ -166,9 +202,34 @@ impl Application {
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting connections; finishing in-flight requests");
             handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(true).await;
+            }
         });
         self.server.await
     }
+}
+
+/// One worker answering Prometheus and the kubelet's detailed probes on `METRICS_ADDR`.
+fn metrics_server(
+    listener: TcpListener,
+    state: web::Data<crate::web::AppState>,
+    settings: &Settings,
+) -> anyhow::Result<(SocketAddr, Server)> {
+    let address = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(health::Internal)
+            .configure(internal_routes)
+    })
+    .workers(1)
+    .listen(listener)
+    .context("the metrics listener could not be used")?
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown.timeout.as_secs())
+    .run();
+    Ok((address, server))
 }
 
 async fn wait_for_stop_signal() -> &'static str {

@@ -113,6 +113,7 @@ pub async fn build(
         trusted_proxies: settings.trusted_proxies.clone(),
         pages: MemberPages::new(&settings.branding, &settings.locale_ids)?,
         demo: simulator.as_ref().map(|_| demo_info(settings)),
+        metrics_elsewhere: settings.metrics_addr.is_some(),
     };
     Ok(Built {
         member_site: demo_member_site(settings, &simulator, &state),

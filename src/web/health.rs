@@ -8,7 +8,7 @@
 //! metrics for alerting. `shared_state` says where sign-in limits and sign-outs live (`memory` or
 //! `redis`) and whether Redis has stopped answering (`degraded`: each pod on its own state).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use crate::web::AppState;
@@ -19,7 +19,16 @@ pub async fn healthz() -> HttpResponse {
         .body("ok")
 }
 
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+/// Marks the metrics listener (`METRICS_ADDR`): only there are details and `/metrics` served
+/// when it exists.
+#[derive(Clone, Copy)]
+pub struct Internal;
+
+fn internal(req: &HttpRequest, state: &AppState) -> bool {
+    !state.metrics_elsewhere || req.app_data::<Internal>().is_some()
+}
+
+pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let upstreams: Vec<_> = state
         .signin
         .directory
@@ -37,13 +46,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         (false, true, true) => "degraded",
         (false, true, false) => "ready",
     };
-    let body = json!({
-        "status": status,
-        "member_directory": state.signin.directory.kind(),
-        "zendesk_config": state.signin.safety.verdict(),
-        "upstreams": upstreams,
-        "shared_state": state.shared.report(),
-    });
+    let body = match internal(&req, &state) {
+        true => detailed(&state, status, upstreams),
+        // The public listener says only whether to send members here.
+        false => json!({ "status": status }),
+    };
     if ready {
         HttpResponse::Ok().json(body)
     } else {
@@ -51,7 +58,25 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+fn detailed(
+    state: &AppState,
+    status: &str,
+    upstreams: Vec<crate::upstream::UpstreamReport>,
+) -> serde_json::Value {
+    json!({
+        "status": status,
+        "member_directory": state.signin.directory.kind(),
+        "zendesk_config": state.signin.safety.verdict(),
+        "upstreams": upstreams,
+        "shared_state": state.shared.report(),
+    })
+}
+
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !internal(&req, &state) {
+        return crate::web::landing::not_found(req, state).await;
+    }
+    state.observe_for_metrics();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.signin.metrics.render())

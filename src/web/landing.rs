@@ -33,6 +33,25 @@ pub async fn style(state: web::Data<AppState>) -> HttpResponse {
         .body(state.pages.style_css.clone())
 }
 
+/// `/robots.txt`: a sign-in bridge has nothing to index.
+pub async fn robots() -> HttpResponse {
+    asset("text/plain; charset=utf-8", "User-agent: *\nDisallow: /\n")
+}
+
+/// `/favicon.ico` and `/favicon.svg`: the organisation's logo, else our icon in its colour.
+pub async fn favicon(state: web::Data<AppState>) -> HttpResponse {
+    match &state.pages.favicon {
+        pages::Favicon::Logo(url) => HttpResponse::Found()
+            .insert_header(("Location", url.as_str()))
+            .insert_header(("Cache-Control", "public, max-age=3600"))
+            .finish(),
+        pages::Favicon::Svg(svg) => HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header(("Cache-Control", "public, max-age=3600"))
+            .body(svg.clone()),
+    }
+}
+
 pub async fn deliver_script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", pages::DELIVER_JS)
 }

@@ -5,10 +5,12 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
 
+use crate::telemetry::AccessFacts;
 use crate::web::AppState;
 use crate::web::pages::MessagePage;
+use crate::web::throttle::client_ip;
 
 /// The longest query string accepted (`return_to` alone is capped at 2048 characters).
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -36,7 +38,9 @@ pub fn security_headers(csp: &str, https: bool) -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("X-Frame-Options", "DENY"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"));
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        // A sign-in bridge has nothing a search engine should index.
+        .add(("X-Robots-Tag", "noindex, nofollow"));
     match https {
         true => headers.add(("Strict-Transport-Security", "max-age=31536000")),
         false => headers,
@@ -66,19 +70,31 @@ pub async fn refuse_long_queries(
     Ok(req.into_response(response).map_into_right_body())
 }
 
-/// Counts every request by method, route pattern and status in `/metrics`.
+/// Counts and times every request by method, route pattern and status in `/metrics`, and
+/// leaves the client address and the duration for the access line.
 pub async fn record_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.signin.metrics.clone());
+    let started = std::time::Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().clone();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let client = state
+        .as_ref()
+        .and_then(|s| client_ip(req.request(), &s.trusted_proxies));
     let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        metrics.http_request(method.as_str(), &route, response.status().as_u16());
+    let took = started.elapsed();
+    if let Some(state) = state {
+        let status = response.status().as_u16();
+        state
+            .signin
+            .metrics
+            .http_request(method.as_str(), &route, status, took);
     }
+    response
+        .request()
+        .extensions_mut()
+        .insert(AccessFacts { client, took });
     Ok(response)
 }

@@ -26,6 +26,9 @@ pub struct Branding {
 
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 pub const DELIVER_JS: &str = include_str!("../../assets/deliver.js");
+pub const ICON_SVG: &str = include_str!("../../assets/icon.svg");
+/// The icon's background, replaced by BRAND_PRIMARY_COLOUR.
+const DEFAULT_ICON_FILL: &str = "fill=\"#1f5f8b\"";
 
 /// The organisation's look, as the templates use it.
 #[derive(Debug, Default)]
@@ -50,6 +53,13 @@ pub struct MemberPages {
     brand: Brand,
     /// `assets/style.css` with BRAND_PRIMARY_COLOUR in place of the default accent.
     pub style_css: String,
+    /// The favicon: the organisation's logo (BRAND_LOGO_URL), else our icon in its colour.
+    pub favicon: Favicon,
+}
+
+pub enum Favicon {
+    Logo(String),
+    Svg(String),
 }
 
 /// The accent colour in `assets/style.css`, replaced by BRAND_PRIMARY_COLOUR.
@@ -71,6 +81,13 @@ impl MemberPages {
                 forgot_password_url: branding.forgot_password_url.as_ref().map(|u| u.to_string()),
             },
             style_css,
+            favicon: match (&branding.logo_url, &branding.primary_colour) {
+                (Some(logo), _) => Favicon::Logo(logo.to_string()),
+                (None, Some(colour)) => {
+                    Favicon::Svg(ICON_SVG.replace(DEFAULT_ICON_FILL, &format!("fill=\"{colour}\"")))
+                }
+                (None, None) => Favicon::Svg(ICON_SVG.to_owned()),
+            },
         })
     }
 

@@ -108,3 +108,35 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("$argon2id$"));
 }
+
+#[test]
+fn with_log_format_json_configuration_errors_are_json_lines_naming_the_variable() {
+    let out = bridge()
+        .arg("serve")
+        .env("LOG_FORMAT", "json")
+        .env("PUBLIC_URL", "http://sso.example.org")
+        .env("METRICS_ADDR", "0.0.0.0:8080")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"] == "ERROR" && l["target"] == "config")
+    );
+    let variables: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["variable"].as_str())
+        .collect();
+    for variable in ["PUBLIC_URL", "METRICS_ADDR", "ZENDESK_SUBDOMAIN"] {
+        assert!(
+            variables.contains(&variable),
+            "{variable} not named in {err}"
+        );
+    }
+}

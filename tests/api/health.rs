@@ -66,3 +66,91 @@ async fn unknown_paths_get_the_not_found_page() {
             .contains("Page not found")
     );
 }
+
+#[tokio::test]
+async fn metrics_say_build_process_latency_upstreams_and_zendesk_safety() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("body");
+    for line in [
+        r#"zendesk_sso_bridge_build_info{version=""#,
+        "zendesk_sso_bridge_process_cpu_seconds_total ",
+        "zendesk_sso_bridge_process_resident_memory_bytes ",
+        "zendesk_sso_bridge_process_open_fds ",
+        "zendesk_sso_bridge_process_start_time_seconds ",
+        r#"zendesk_sso_bridge_http_request_duration_seconds_count{method="POST",route="/login"} 1"#,
+        r#"zendesk_sso_bridge_upstream_healthy{upstream="imis"} 1"#,
+        r#"zendesk_sso_bridge_upstream_circuit_open{upstream="zendesk"} 0"#,
+        "zendesk_sso_bridge_zendesk_config_safe 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+}
+
+/// Every metric the chart's alerts (and so the README's alert advice) use is one the bridge
+/// exports.
+#[tokio::test]
+async fn every_metric_the_alerts_use_exists() {
+    const RULES: &str = include_str!("../../helm/zendesk-sso-bridge/templates/prometheusrule.yaml");
+    let app = spawn_app().await;
+    // A sign-in first: a family with labels appears with its first series.
+    let member = Member::active();
+    app.given_member(&member).await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.expect("body");
+    let used: std::collections::BTreeSet<&str> = RULES
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("zendesk_sso_bridge_"))
+        .collect();
+    assert!(used.len() >= 5, "{used:?}");
+    for name in used {
+        let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
+        assert!(
+            metrics.contains(&format!("# TYPE {family} ")),
+            "the alerts use {name}, which /metrics does not export"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_metrics_addr_the_public_port_shows_no_metrics_and_no_details() {
+    let port = crate::helpers::free_port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let app = crate::helpers::spawn_app_with(&[("METRICS_ADDR", metrics_addr.as_str())]).await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    let public: Value = app.get("/readyz").await.json().await.expect("json");
+    assert_eq!(
+        public,
+        serde_json::json!({"status": "ready"}),
+        "only the status"
+    );
+    let internal = format!("http://{metrics_addr}");
+    let metrics = reqwest::get(format!("{internal}/metrics"))
+        .await
+        .expect("scrape");
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .expect("body")
+            .contains("zendesk_sso_bridge_build_info")
+    );
+    let details: Value = reqwest::get(format!("{internal}/readyz"))
+        .await
+        .expect("probe")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(details["member_directory"], "imis");
+    let login = reqwest::get(format!("{internal}/login"))
+        .await
+        .expect("GET");
+    assert_eq!(
+        login.status(),
+        404,
+        "members are never served on the metrics port"
+    );
+}

@@ -6,10 +6,12 @@ mod redis_server;
 mod smtp_sink;
 
 mod abuse;
+mod access_log;
 mod access_policy;
 mod account_safety;
 mod admin_commands;
 mod command_line;
+mod crawlers;
 mod csrf;
 mod demo;
 mod documentation;

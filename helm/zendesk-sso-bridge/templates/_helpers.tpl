@@ -43,7 +43,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "bridge.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The helm test pod's labels: never the app's selector labels (the Service must not send
+members to it, and the NetworkPolicy names it on its own). */}}
+{{- define "bridge.testLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "bridge.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/* The in-cluster base URL of the Service. */}}
@@ -53,7 +67,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Pods that keep running through disruptions. */}}
 {{- define "bridge.effectiveReplicas" -}}
-{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas }}{{ else }}{{ .Values.replicaCount }}{{ end }}
+{{- if .Values.demo.enabled }}1{{ else if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas }}{{ else }}{{ .Values.replicaCount }}{{ end }}
 {{- end }}
 
 {{/* Impossible or unsafe combinations fail the install with the fix. */}}
@@ -66,8 +80,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (eq (default "imis" $e.MEMBER_DIRECTORY) "imis") (not $e.IMIS_BASE_URL) }}{{ fail "env.IMIS_BASE_URL is required with MEMBER_DIRECTORY=imis" }}{{ end }}
 {{- if and (eq (default "imis" $e.MEMBER_DIRECTORY) "file") (not $e.MEMBERS_FILE) }}{{ fail "env.MEMBERS_FILE is required with MEMBER_DIRECTORY=file (mount the file with extraVolumes / extraVolumeMounts)" }}{{ end }}
 {{- if not .Values.existingSecret }}
-{{- if not $s.SESSION_KEY }}{{ fail "secretEnv.SESSION_KEY is required (openssl rand -base64 64), or set existingSecret" }}{{ end }}
-{{- if not $s.ZENDESK_JWT_SECRET }}{{ fail "secretEnv.ZENDESK_JWT_SECRET is required (Zendesk Admin Center > Single sign-on > JWT), or set existingSecret" }}{{ end }}
+{{- $files := list }}
+{{- range .Values.extraEnv }}{{ $files = append $files .name }}{{ end }}
+{{- if not (or $s.SESSION_KEY (has "SESSION_KEY_FILE" $files)) }}{{ fail "secretEnv.SESSION_KEY is required (openssl rand -base64 64), or set existingSecret, or mount it as a file and set SESSION_KEY_FILE in extraEnv" }}{{ end }}
+{{- if not (or $s.ZENDESK_JWT_SECRET (has "ZENDESK_JWT_SECRET_FILE" $files)) }}{{ fail "secretEnv.ZENDESK_JWT_SECRET is required (Zendesk Admin Center > Single sign-on > JWT), or set existingSecret, or mount it as a file and set ZENDESK_JWT_SECRET_FILE in extraEnv" }}{{ end }}
 {{- $oauth := $s.ZENDESK_API_OAUTH_TOKEN }}
 {{- $client := and $e.ZENDESK_API_CLIENT_ID $s.ZENDESK_API_CLIENT_SECRET }}
 {{- $token := and $e.ZENDESK_API_EMAIL $s.ZENDESK_API_TOKEN }}
@@ -81,7 +97,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* How many replicas the deployment may run: DEPLOYMENT_REPLICAS for the bridge. */}}
 {{- define "bridge.replicas" -}}
-{{- if .Values.env.DEPLOYMENT_REPLICAS }}{{ .Values.env.DEPLOYMENT_REPLICAS }}
+{{- if .Values.demo.enabled }}1
+{{- else if .Values.env.DEPLOYMENT_REPLICAS }}{{ .Values.env.DEPLOYMENT_REPLICAS }}
 {{- else if .Values.autoscaling.enabled }}{{ .Values.autoscaling.maxReplicas }}
 {{- else }}{{ .Values.replicaCount }}
 {{- end }}

@@ -399,6 +399,9 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
+        if is_private(&peer) && req.headers().contains_key("x-forwarded-for") {
+            warn_untrusted_forwarder(peer);
+        }
         return Some(peer);
     }
     let chain: Vec<&str> = req
@@ -417,6 +420,37 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     Some(peer)
+}
+
+/// A private or loopback address: most likely a proxy or ingress controller of the cluster.
+fn is_private(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_private())
+        }
+    }
+}
+
+/// Says (at most once a minute) that a proxy's forwarding header is ignored: behind it every
+/// member shares the proxy's address, and so its sign-in limits.
+fn warn_untrusted_forwarder(peer: IpAddr) {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = crate::clock::unix_now_ms();
+    let last = LAST.load(Ordering::Relaxed);
+    if now.saturating_sub(last) < 60_000
+        || LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    tracing::warn!(
+        peer = %peer,
+        "X-Forwarded-For arrives from a private address that TRUSTED_PROXIES does not list: every member behind it shares its sign-in limits; add the proxy's range to TRUSTED_PROXIES"
+    );
 }
 
 #[cfg(test)]

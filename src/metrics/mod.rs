@@ -1,4 +1,8 @@
-//! Prometheus metrics: requests, sign-ins by outcome, upstream latency.
+//! Prometheus metrics: requests (count and latency per route), sign-ins by outcome, upstream
+//! latency, health and circuit breakers, Zendesk's configuration, shared state, the build and
+//! the process (`process.rs`). Every label comes from a fixed set.
+
+mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +52,42 @@ struct Inner {
     denials: Family<DenialLabels, Counter>,
     shared_fallbacks: Family<PieceLabels, Counter>,
     shared_degraded: Gauge,
+    request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    upstream_healthy: Family<UpstreamNameLabels, Gauge>,
+    upstream_circuit_open: Family<UpstreamNameLabels, Gauge>,
+    zendesk_config_safe: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamNameLabels {
+    upstream: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+fn request_histogram() -> Histogram {
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+/// The methods a label may name; every other is `OTHER`, so strangers cannot add series.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        _ => "OTHER",
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -123,8 +163,45 @@ impl Metrics {
             "1 while some shared state is per pod because Redis does not answer",
             shared_degraded.clone(),
         );
+        let request_duration: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(request_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by method and route pattern",
+            request_duration.clone(),
+        );
+        let upstream_healthy = Family::<UpstreamNameLabels, Gauge>::default();
+        registry.register(
+            "upstream_healthy",
+            "1 unless the upstream (imis, zendesk) failed several times in a row",
+            upstream_healthy.clone(),
+        );
+        let upstream_circuit_open = Family::<UpstreamNameLabels, Gauge>::default();
+        registry.register(
+            "upstream_circuit_open",
+            "1 while the upstream's circuit breaker is open (calls fail at once)",
+            upstream_circuit_open.clone(),
+        );
+        let zendesk_config_safe = Gauge::default();
+        registry.register(
+            "zendesk_config_safe",
+            "1 when Zendesk's SSO configuration was read and judged safe; 0 unsafe or unverified",
+            zendesk_config_safe.clone(),
+        );
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "The running version (always 1)", build_info);
+        registry.register_collector(Box::new(process::ProcessCollector));
         Self {
             inner: Arc::new(Inner {
+                request_duration,
+                upstream_healthy,
+                upstream_circuit_open,
+                zendesk_config_safe,
                 shared_fallbacks,
                 shared_degraded,
                 registry,
@@ -141,13 +218,15 @@ impl Metrics {
     /// One request. Labels come from known sets only, so strangers cannot add series: the
     /// method is GET, POST, HEAD or OTHER; the route is a pattern of the route table or
     /// `unmatched`; the status is a number the bridge itself answered.
-    pub fn http_request(&self, method: &str, route: &str, status: u16) {
-        let method = match method {
-            "GET" => "GET",
-            "POST" => "POST",
-            "HEAD" => "HEAD",
-            _ => "OTHER",
-        };
+    pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let method = method_label(method);
+        self.inner
+            .request_duration
+            .get_or_create(&RouteLabels {
+                method,
+                route: route.to_owned(),
+            })
+            .observe(took.as_secs_f64());
         self.inner
             .http
             .get_or_create(&HttpLabels {
@@ -156,6 +235,22 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    pub fn upstream_state(&self, upstream: &'static str, healthy: bool, circuit_open: bool) {
+        let labels = UpstreamNameLabels { upstream };
+        self.inner
+            .upstream_healthy
+            .get_or_create(&labels)
+            .set(i64::from(healthy));
+        self.inner
+            .upstream_circuit_open
+            .get_or_create(&labels)
+            .set(i64::from(circuit_open));
+    }
+
+    pub fn zendesk_config_safe(&self, safe: bool) {
+        self.inner.zendesk_config_safe.set(i64::from(safe));
     }
 
     pub fn shared_state_fallback(&self, piece: &'static str) {
