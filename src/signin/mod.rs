@@ -124,7 +124,18 @@ pub async fn run(
     identify: impl Future<Output = Result<Identity, Failure>>,
 ) -> Result<Granted, Failure> {
     let mut member_id = None;
-    let result = match identify.await {
+    // While the directory reads the member, the Zendesk look-ups that need only what it has
+    // learnt so far start beside it (`members::early`).
+    let identified = match attempt.way {
+        Way::Session => identify.await,
+        _ => {
+            let guard = attempt.state.safety.clone();
+            let listener: crate::members::early::Listener =
+                Arc::new(move |fact| guard.prefetch(fact));
+            crate::members::early::listen(listener, identify).await
+        }
+    };
+    let result = match identified {
         Ok(identity) => {
             member_id = Some(identity.member_id().to_owned());
             complete(&attempt, identity).await

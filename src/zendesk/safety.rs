@@ -288,17 +288,48 @@ impl SafetyGuard {
         }
     }
 
+    /// One look-up, cached for `ZENDESK_API_CACHE_TTL_SECS`; callers asking for the same key at
+    /// once share one request (a prefetch and the check that follows it, for instance).
     async fn lookup(&self, key: Lookup) -> Result<std::sync::Arc<Vec<ZendeskUser>>, ApiError> {
-        if let Some(hit) = self.lookups.get(&key).await {
-            return Ok(hit);
-        }
-        let users = match &key {
-            Lookup::ExternalId(id) => self.api.users_by_external_id(id).await?,
-            Lookup::Email(email) => self.api.users_by_email(email).await?,
+        let api = &self.api;
+        let fetch = async {
+            let users = match &key {
+                Lookup::ExternalId(id) => api.users_by_external_id(id).await?,
+                Lookup::Email(email) => api.users_by_email(email).await?,
+            };
+            Ok::<_, ApiError>(std::sync::Arc::new(users))
         };
-        let users = std::sync::Arc::new(users);
-        self.lookups.insert(key, users.clone()).await;
-        Ok(users)
+        self.lookups
+            .try_get_with(key.clone(), fetch)
+            .await
+            .map_err(|shared| ApiError::Unavailable(anyhow::anyhow!("{shared:#}")))
+    }
+
+    /// Starts the look-up the rules will need for a member whose id or e-mail the directory has
+    /// just learnt (`members::early`), so it runs beside the directory's remaining requests.
+    /// A member refused afterwards may so cost one read-only look-up; its answer is cached.
+    pub fn prefetch(self: &std::sync::Arc<Self>, fact: crate::members::early::Early) {
+        use crate::members::early::Early;
+        let caching = self.lookups.policy().max_capacity() != Some(0);
+        if !caching
+            || !matches!(
+                self.verdict.read().as_deref(),
+                Ok(ConfigVerdict::Safe { .. })
+            )
+        {
+            return;
+        }
+        let key = match fact {
+            Early::Id(id) => Lookup::ExternalId(id.trim().to_lowercase()),
+            Early::Email(email) => match crate::members::email::canonical(&email) {
+                Some(email) => Lookup::Email(email),
+                None => return,
+            },
+        };
+        let guard = self.clone();
+        tokio::spawn(async move {
+            let _ = guard.lookup(key).await;
+        });
     }
 
     /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::members::GroupMembership;
+use crate::members::early::{self, Early};
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
@@ -292,9 +293,18 @@ impl ImisDirectory {
             .filter(|id| !id.is_empty())
             .ok_or(LookupError::NotFound)?
             .to_owned();
-        let person: PersonData = self
-            .get_json("party", self.endpoint(&["api", "Party", &id]), token)
-            .await?;
+        early::tell(Early::Id(id.clone()));
+        let party =
+            self.get_json::<PersonData>("party", self.endpoint(&["api", "Party", &id]), token);
+        // The groups need only the id: read them beside the party record.
+        let groups = async {
+            match self.fetch_groups {
+                true => self.groups(&id, token).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (person, groups) = tokio::join!(party, groups);
+        let (person, groups) = (person?, groups?);
         if person.imis_id().is_some_and(|found| found != id) {
             return Err(anyhow!("iMIS /api/Party/{{id}} answered with another party").into());
         }
@@ -302,6 +312,7 @@ impl ImisDirectory {
             .into_profile(&self.phone)
             .ok_or_else(|| LookupError::from(anyhow!("iMIS party record has no PartyId")))?;
         if let Some(email) = profile.email.clone() {
+            early::tell(Early::Email(email.clone()));
             let others = self
                 .parties_by_email(&email, token)
                 .await?
@@ -310,8 +321,8 @@ impl ImisDirectory {
                 .count();
             profile.shares_primary_email = others > 0;
         }
-        if self.fetch_groups {
-            profile.facts.groups = Some(self.groups(&id, token).await?);
+        if groups.is_some() {
+            profile.facts.groups = groups;
         }
         Ok(profile)
     }
@@ -440,6 +451,10 @@ impl ImisDirectory {
         let row = query::first_row(&answer).ok_or(LookupError::NotFound)?;
         let mut profile = query::profile_from_row(&row, &profile_query.columns, &self.phone)
             .ok_or(LookupError::NotFound)?;
+        early::tell(Early::Id(profile.id.clone()));
+        if let Some(email) = &profile.email {
+            early::tell(Early::Email(email.clone()));
+        }
         if !query::counts_shared_email(&row, &profile_query.columns)
             && let Some(email) = profile.email.clone()
         {
