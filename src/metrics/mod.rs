@@ -50,12 +50,54 @@ struct Inner {
     rate_limit_remaining: Gauge,
     rate_limited: Counter,
     denials: Family<DenialLabels, Counter>,
-    shared_fallbacks: Family<PieceLabels, Counter>,
-    shared_degraded: Gauge,
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    state: StateGauges,
+}
+
+/// What `/metrics` says about this moment: upstreams, Zendesk's configuration, shared state.
+struct StateGauges {
     upstream_healthy: Family<UpstreamNameLabels, Gauge>,
     upstream_circuit_open: Family<UpstreamNameLabels, Gauge>,
     zendesk_config_safe: Gauge,
+    shared_fallbacks: Family<PieceLabels, Counter>,
+    shared_degraded: Gauge,
+}
+
+impl StateGauges {
+    fn register(r: &mut Registry) -> Self {
+        Self {
+            upstream_healthy: registered(
+                r,
+                "upstream_healthy",
+                "1 unless the upstream (imis, zendesk) failed several times in a row",
+                Default::default(),
+            ),
+            upstream_circuit_open: registered(
+                r,
+                "upstream_circuit_open",
+                "1 while the upstream's circuit breaker is open (calls fail at once)",
+                Default::default(),
+            ),
+            zendesk_config_safe: registered(
+                r,
+                "zendesk_config_safe",
+                "1 when Zendesk's SSO configuration was read and judged safe; 0 unsafe or unverified",
+                Default::default(),
+            ),
+            shared_fallbacks: registered(
+                r,
+                "shared_state_fallbacks",
+                "Operations served from this pod's own state because Redis did not answer, by piece",
+                Default::default(),
+            ),
+            shared_degraded: registered(
+                r,
+                "shared_state_degraded",
+                "1 while some shared state is per pod because Redis does not answer",
+                Default::default(),
+            ),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -106,6 +148,15 @@ pub struct Metrics {
     inner: Arc<Inner>,
 }
 
+/// `metric`, registered under `name` (each clone records into the registered one).
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -114,103 +165,62 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("zendesk_sso_bridge");
-        let http = Family::<HttpLabels, Counter>::default();
-        let sign_ins = Family::<SignInLabels, Counter>::default();
-        let upstream: LatencyFamily = Family::new_with_constructor(latency_histogram);
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            http.clone(),
-        );
-        registry.register(
-            "sign_ins",
-            "Sign-in outcomes (success, denied, failed) by reason",
-            sign_ins.clone(),
-        );
-        registry.register(
-            "upstream_request_duration_seconds",
-            "Latency of calls to the member system and Zendesk",
-            upstream.clone(),
-        );
-        let rate_limit_remaining = Gauge::default();
-        let rate_limited = Counter::default();
-        let denials = Family::<DenialLabels, Counter>::default();
-        registry.register(
-            "zendesk_api_rate_limit_remaining",
-            "X-Rate-Limit-Remaining of the last Zendesk API answer",
-            rate_limit_remaining.clone(),
-        );
-        registry.register(
-            "zendesk_api_rate_limited",
-            "Zendesk API answers with 429 Too Many Requests",
-            rate_limited.clone(),
-        );
-        registry.register(
-            "safety_denials",
-            "Sign-ins refused by an account-safety rule, by rule",
-            denials.clone(),
-        );
-        let shared_fallbacks = Family::<PieceLabels, Counter>::default();
-        let shared_degraded = Gauge::default();
-        registry.register(
-            "shared_state_fallbacks",
-            "Operations served from this pod's own state because Redis did not answer, by piece",
-            shared_fallbacks.clone(),
-        );
-        registry.register(
-            "shared_state_degraded",
-            "1 while some shared state is per pod because Redis does not answer",
-            shared_degraded.clone(),
-        );
-        let request_duration: Family<RouteLabels, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(request_histogram);
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer a request, by method and route pattern",
-            request_duration.clone(),
-        );
-        let upstream_healthy = Family::<UpstreamNameLabels, Gauge>::default();
-        registry.register(
-            "upstream_healthy",
-            "1 unless the upstream (imis, zendesk) failed several times in a row",
-            upstream_healthy.clone(),
-        );
-        let upstream_circuit_open = Family::<UpstreamNameLabels, Gauge>::default();
-        registry.register(
-            "upstream_circuit_open",
-            "1 while the upstream's circuit breaker is open (calls fail at once)",
-            upstream_circuit_open.clone(),
-        );
-        let zendesk_config_safe = Gauge::default();
-        registry.register(
-            "zendesk_config_safe",
-            "1 when Zendesk's SSO configuration was read and judged safe; 0 unsafe or unverified",
-            zendesk_config_safe.clone(),
-        );
+        let mut r = Registry::with_prefix("zendesk_sso_bridge");
+        let inner = Inner {
+            http: registered(
+                &mut r,
+                "http_requests",
+                "HTTP requests by route and status",
+                Default::default(),
+            ),
+            request_duration: registered(
+                &mut r,
+                "http_request_duration_seconds",
+                "Time to answer a request, by method and route pattern",
+                Family::new_with_constructor(request_histogram),
+            ),
+            sign_ins: registered(
+                &mut r,
+                "sign_ins",
+                "Sign-in outcomes (success, denied, failed) by reason",
+                Default::default(),
+            ),
+            upstream: registered(
+                &mut r,
+                "upstream_request_duration_seconds",
+                "Latency of calls to the member system and Zendesk",
+                Family::new_with_constructor(latency_histogram),
+            ),
+            rate_limit_remaining: registered(
+                &mut r,
+                "zendesk_api_rate_limit_remaining",
+                "X-Rate-Limit-Remaining of the last Zendesk API answer",
+                Default::default(),
+            ),
+            rate_limited: registered(
+                &mut r,
+                "zendesk_api_rate_limited",
+                "Zendesk API answers with 429 Too Many Requests",
+                Default::default(),
+            ),
+            denials: registered(
+                &mut r,
+                "safety_denials",
+                "Sign-ins refused by an account-safety rule, by rule",
+                Default::default(),
+            ),
+            state: StateGauges::register(&mut r),
+            registry: Registry::default(),
+        };
         let build_info = Family::<BuildLabels, Gauge>::default();
-        build_info
-            .get_or_create(&BuildLabels {
-                version: env!("CARGO_PKG_VERSION"),
-            })
-            .set(1);
-        registry.register("build_info", "The running version (always 1)", build_info);
-        registry.register_collector(Box::new(process::ProcessCollector));
+        let version = env!("CARGO_PKG_VERSION");
+        build_info.get_or_create(&BuildLabels { version }).set(1);
+        r.register("build_info", "The running version (always 1)", build_info);
+        r.register_collector(Box::new(process::ProcessCollector));
         Self {
             inner: Arc::new(Inner {
-                request_duration,
-                upstream_healthy,
-                upstream_circuit_open,
-                zendesk_config_safe,
-                shared_fallbacks,
-                shared_degraded,
-                registry,
-                http,
-                sign_ins,
-                upstream,
-                rate_limit_remaining,
-                rate_limited,
-                denials,
+                registry: r,
+                ..inner
             }),
         }
     }
@@ -240,28 +250,31 @@ impl Metrics {
     pub fn upstream_state(&self, upstream: &'static str, healthy: bool, circuit_open: bool) {
         let labels = UpstreamNameLabels { upstream };
         self.inner
+            .state
             .upstream_healthy
             .get_or_create(&labels)
             .set(i64::from(healthy));
         self.inner
+            .state
             .upstream_circuit_open
             .get_or_create(&labels)
             .set(i64::from(circuit_open));
     }
 
     pub fn zendesk_config_safe(&self, safe: bool) {
-        self.inner.zendesk_config_safe.set(i64::from(safe));
+        self.inner.state.zendesk_config_safe.set(i64::from(safe));
     }
 
     pub fn shared_state_fallback(&self, piece: &'static str) {
         self.inner
+            .state
             .shared_fallbacks
             .get_or_create(&PieceLabels { piece })
             .inc();
     }
 
     pub fn shared_state_degraded(&self, degraded: bool) {
-        self.inner.shared_degraded.set(i64::from(degraded));
+        self.inner.state.shared_degraded.set(i64::from(degraded));
     }
 
     pub fn sign_in(&self, outcome: &'static str, reason: &'static str) {

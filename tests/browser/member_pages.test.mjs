@@ -148,6 +148,10 @@ describe('a member signs in', () => {
 describe('the other pages', () => {
   test('a Zendesk error message is shown as text, never run as a script', async () => {
     const page = await newPage();
+    // Zendesk reports an error only to a browser the bridge has just sent it: sign in first.
+    await page.goto(loginUrl());
+    await signIn(page, 'ada', 'lovelace-demo');
+    await page.waitForURL(/\/_simulator\/access\/jwt/);
     const message = '<script>window.injected = 1; alert(1)</script><img src=x onerror="window.injected=2">';
     await page.goto(`${base}/logout?kind=error&message=${encodeURIComponent(message)}`);
     const quoted = page.locator('blockquote');
@@ -155,6 +159,13 @@ describe('the other pages', () => {
     assert.equal(await page.evaluate(() => window.injected), undefined);
     assert.equal(await page.locator('main script, main img').count(), 0);
     await shot(page, 'zendesk-error');
+    // The same link from a stranger's page, in a browser the bridge never sent to Zendesk.
+    const stranger = await newPage();
+    await stranger.goto(`${base}/logout?kind=error&message=${encodeURIComponent('Call 0800 FAKE')}`);
+    const text = await stranger.locator('main').innerText();
+    assert.ok(!text.includes('0800 FAKE'), text);
+    assert.match(text, /You have not been signed in/);
+    await stranger.context().close();
     await page.context().close();
   });
 

@@ -357,34 +357,41 @@ impl ZendeskApi {
                 attempt = 0;
                 continue;
             }
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                self.health.record_ok();
-                return Err(ApiError::Unauthorized(status, self.credential_hint()));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                // Rate limited is an answer: the upstream is alive.
-                self.health.record_ok();
-                let wait = header_number(&response, "retry-after")
-                    .filter(|s| *s >= 0)
-                    .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));
-                return Err(ApiError::RateLimited(wait));
-            }
-            if status.is_client_error() {
-                // A 4xx answers this request (perhaps a stranger's input), not Zendesk's health:
-                // it must never open the circuit for everyone.
-                self.health.record_ok();
-                return Err(unavailable(anyhow!(
-                    "Zendesk {operation} answered {status}"
-                )));
-            }
-            if !status.is_success() {
-                return Err(unavailable_recorded(
-                    &self.health,
-                    anyhow!("Zendesk {operation} answered {status}"),
-                ));
-            }
-            return Ok(response);
+            return self.judge(operation, response);
         }
+    }
+
+    /// A final answer: the response, or what its status means (only 5xx counts against
+    /// Zendesk's health and its circuit).
+    fn judge(&self, operation: &str, response: Response) -> Result<Response, ApiError> {
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            self.health.record_ok();
+            return Err(ApiError::Unauthorized(status, self.credential_hint()));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // Rate limited is an answer: the upstream is alive.
+            self.health.record_ok();
+            let wait = header_number(&response, "retry-after")
+                .filter(|s| *s >= 0)
+                .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));
+            return Err(ApiError::RateLimited(wait));
+        }
+        if status.is_client_error() {
+            // A 4xx answers this request (perhaps a stranger's input), not Zendesk's health:
+            // it must never open the circuit for everyone.
+            self.health.record_ok();
+            return Err(unavailable(anyhow!(
+                "Zendesk {operation} answered {status}"
+            )));
+        }
+        if !status.is_success() {
+            return Err(unavailable_recorded(
+                &self.health,
+                anyhow!("Zendesk {operation} answered {status}"),
+            ));
+        }
+        Ok(response)
     }
 
     async fn get<T: DeserializeOwned>(
