@@ -280,6 +280,39 @@ pub fn test_vars(
     vars
 }
 
+/// One sign-in attempt from the browser `client` at the bridge `base`: the form (and with it the
+/// CSRF token), then the post, optionally as if forwarded for `forwarded_for`.
+pub async fn attempt_sign_in(
+    client: &Client,
+    base: &str,
+    username: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> Response {
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("GET /login")
+        .text()
+        .await
+        .expect("body");
+    let token = input_value(&page, "csrf_token").expect("the form has a CSRF token");
+    let mut request = client.post(format!("{base}/login"));
+    if let Some(ip) = forwarded_for {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    request
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("POST /login")
+}
+
 /// Like a browser: keeps cookies, does not follow redirects.
 pub fn browser() -> Client {
     browser_with_jar().0

@@ -12,7 +12,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    IMIS_PREFIX, Member, TestApp, browser, input_value, sign_in_cookie, spawn_app_with,
+    IMIS_PREFIX, Member, TestApp, attempt_sign_in, browser, input_value, sign_in_cookie,
+    spawn_app_with,
 };
 use crate::redis_server::RedisServer;
 use crate::smtp_sink::SmtpSink;
@@ -39,26 +40,8 @@ async fn password_grants(app: &TestApp) -> usize {
 
 /// One attempt from a fresh browser on `app`.
 async fn attempt(app: &TestApp, username: &str, password: &str) -> u16 {
-    let client = browser();
-    let page = client
-        .get(app.url("/login"))
-        .send()
+    attempt_sign_in(&browser(), &app.address, username, password, None)
         .await
-        .expect("GET /login")
-        .text()
-        .await
-        .expect("body");
-    let token = input_value(&page, "csrf_token").expect("token");
-    client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .expect("POST")
         .status()
         .as_u16()
 }

@@ -10,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    IMIS_PREFIX, Member, TestApp, audit_events_for, browser, input_value, log_lines, page_text,
+    IMIS_PREFIX, Member, TestApp, attempt_sign_in, audit_events_for, browser, log_lines, page_text,
     spawn_app_with,
 };
 
@@ -23,7 +23,7 @@ async fn attempt(
     attempt_in(app, &app.client, username, password, forwarded_for).await
 }
 
-/// A sign-in attempt from the browser `client`: its form, its CSRF token, then the post.
+/// A sign-in attempt from the browser `client`.
 async fn attempt_in(
     app: &TestApp,
     client: &reqwest::Client,
@@ -31,28 +31,7 @@ async fn attempt_in(
     password: &str,
     forwarded_for: Option<&str>,
 ) -> Response {
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("GET /login")
-        .text()
-        .await
-        .expect("body");
-    let token = input_value(&page, "csrf_token").expect("token");
-    let mut request = client.post(app.url("/login"));
-    if let Some(ip) = forwarded_for {
-        request = request.header("X-Forwarded-For", ip);
-    }
-    request
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .expect("POST")
+    attempt_sign_in(client, &app.address, username, password, forwarded_for).await
 }
 
 async fn token_requests(app: &TestApp) -> usize {
