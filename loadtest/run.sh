@@ -13,6 +13,7 @@
 #   DURATION=30 ROUNDS=5 loadtest/run.sh
 #   PEERS=0 loadtest/run.sh           # without the Node/Python peers
 #   REDIS=1 loadtest/run.sh           # with shared state in a local redis-server (REDIS_URL)
+#   CONNECTIONS=512 SIGN_IN_MAX_IN_FLIGHT=64 loadtest/run.sh   # peak RSS under a flood, capped
 #   BRIDGE_BIN=/tmp/old/zendesk-sso-bridge FAKES_BIN=… loadtest/run.sh   # another build (A/B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +89,7 @@ start_bridge() {
     ZENDESK_URL="http://127.0.0.1:$fake" ZENDESK_JWT_SECRET=a-zendesk-shared-secret-of-realistic-length-48ch \
     ZENDESK_API_OAUTH_TOKEN=bench IMIS_BASE_URL="http://127.0.0.1:$fake/imis" \
     THROTTLE_IP_FAILURES=100000 UNLINKED_END_USERS=link LOG_FORMAT=json RUST_LOG=info \
-    SIGN_IN_MAX_IN_FLIGHT=10000 SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS=10000 \
+    SIGN_IN_MAX_IN_FLIGHT="${SIGN_IN_MAX_IN_FLIGHT:-10000}" SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS=10000 \
     taskset -c 0 "$bin" serve >/dev/null 2>&1 &
   bridge=$!; pids+=($bridge)
   until curl -fs -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.002; done
