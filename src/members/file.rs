@@ -85,7 +85,12 @@ pub fn parse_members(text: &str) -> Result<Vec<FileMember>, String> {
         if m.id.trim().is_empty() || m.username.trim().is_empty() {
             return Err(format!("{which}: `id` and `username` must not be empty"));
         }
-        if !usernames.insert(normalise_username(&m.username)) {
+        let Some(key) = crate::canonical::user_name(&m.username) else {
+            return Err(format!(
+                "{which}: the user name holds an invisible character"
+            ));
+        };
+        if !usernames.insert(key) {
             return Err(format!("{which}: the user name appears twice"));
         }
         if !ids.insert(m.id.trim()) {
@@ -111,10 +116,6 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
 }
 
-fn normalise_username(raw: &str) -> String {
-    raw.trim().to_lowercase()
-}
-
 /// The file directory: members in memory, passwords checked off the async workers.
 pub struct FileDirectory {
     members: Arc<Vec<FileMember>>,
@@ -134,6 +135,14 @@ impl FileDirectory {
             decoy_hash,
             passwords: PasswordChecker::default(),
         })
+    }
+
+    /// The member with `username`, compared in the one canonical form the throttle counts in.
+    fn index_of(&self, username: &str) -> Option<usize> {
+        let wanted = crate::canonical::user_name(username)?;
+        self.members
+            .iter()
+            .position(|m| crate::canonical::user_name(&m.username).as_ref() == Some(&wanted))
     }
 
     fn same_email(a: &FileMember, email: &str) -> bool {
@@ -195,11 +204,7 @@ impl MemberDirectory for FileDirectory {
         username: &str,
         password: &SecretString,
     ) -> Result<MemberProfile, DirectoryError> {
-        let wanted = normalise_username(username);
-        let index = self
-            .members
-            .iter()
-            .position(|m| normalise_username(&m.username) == wanted);
+        let index = self.index_of(username);
         let hash = match index {
             Some(i) => self.members[i].password_hash.clone(),
             None => self.decoy_hash.clone(),
@@ -234,11 +239,8 @@ impl MemberDirectory for FileDirectory {
     }
 
     async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError> {
-        let wanted = normalise_username(username);
-        self.members
-            .iter()
-            .find(|m| normalise_username(&m.username) == wanted)
-            .map(|m| self.profile(m))
+        self.index_of(username)
+            .map(|i| self.profile(&self.members[i]))
             .ok_or(DirectoryError::Refused(super::Refusal::NoMemberRecord))
     }
 

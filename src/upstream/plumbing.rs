@@ -142,3 +142,57 @@ impl TokenCache {
         self.0.invalidate(&()).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An upstream that answers every request with `total` bytes, chunked (no Content-Length).
+    async fn chunked_upstream(total: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < total {
+                let size = chunk.len().min(total - sent);
+                let frame = [format!("{size:x}\r\n").as_bytes(), &chunk[..size], b"\r\n"].concat();
+                if socket.write_all(&frame).await.is_err() {
+                    return;
+                }
+                sent += size;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        format!("http://{address}/")
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_is_stopped_at_the_limit_and_a_small_one_read_whole() {
+        let big = chunked_upstream(MAX_BODY_BYTES + 1024 * 1024).await;
+        let response = reqwest::get(big).await.expect("answer");
+        assert!(
+            response.content_length().is_none(),
+            "no Content-Length to go by"
+        );
+        assert!(matches!(
+            read_body(response).await,
+            Err(BodyError::TooLarge)
+        ));
+        let small = chunked_upstream(100 * 1024).await;
+        let response = reqwest::get(small).await.expect("answer");
+        assert_eq!(read_body(response).await.expect("read").len(), 100 * 1024);
+    }
+}

@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
-use actix_web::HttpRequest;
 use actix_web::cookie::Cookie;
+use actix_web::{HttpMessage, HttpRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::unix_now;
@@ -26,6 +26,10 @@ pub const LOOP_WINDOW: Duration = Duration::from_secs(60);
 /// How long after a delivery Zendesk's error report for this browser is believed.
 pub const REPORT_WINDOW: Duration = Duration::from_secs(120);
 
+/// This request's record, once opened.
+#[derive(Clone, Copy)]
+struct Opened(Option<Deliveries>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deliveries {
     since: i64,
@@ -33,9 +37,15 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    /// The browser's record, if it was sent to Zendesk within [`REPORT_WINDOW`].
+    /// The browser's record, if it was sent to Zendesk within [`REPORT_WINDOW`]. Opened once per
+    /// request: `GET /login` reads it for the loop check and again to record its delivery.
     pub fn recent(cookies: &CookieSealer, req: &HttpRequest) -> Option<Self> {
-        cookies.open(req, DELIVERIES_COOKIE)
+        if let Some(Opened(known)) = req.extensions().get::<Opened>() {
+            return *known;
+        }
+        let opened = cookies.open(req, DELIVERIES_COOKIE);
+        req.extensions_mut().insert(Opened(opened));
+        opened
     }
 
     /// The record after one more delivery now.

@@ -76,8 +76,28 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     if !internal(&req, &state) {
         return crate::web::landing::not_found(req, state).await;
     }
-    state.observe_for_metrics();
+    observe_now(&state);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.signin.metrics.render())
+}
+
+/// Sets the gauges that describe this moment (upstream health, breakers, Zendesk's
+/// configuration) just before `/metrics` is rendered.
+fn observe_now(state: &AppState) {
+    let metrics = &state.signin.metrics;
+    let health = state.signin.directory.upstream().into_iter();
+    for upstream in health.chain(std::iter::once(state.signin.safety.api().health())) {
+        let report = upstream.report();
+        metrics.upstream_state(
+            report.name,
+            report.state != "degraded",
+            report.circuit == "open",
+        );
+    }
+    let verdict = state.signin.safety.verdict();
+    metrics.zendesk_config_safe(matches!(
+        verdict,
+        crate::zendesk::safety::ConfigVerdict::Safe { .. }
+    ));
 }

@@ -57,26 +57,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Sets the gauges that describe this moment (upstream health, breakers, Zendesk's
-    /// configuration) just before `/metrics` is rendered.
-    pub fn observe_for_metrics(&self) {
-        let metrics = &self.signin.metrics;
-        let health = self.signin.directory.upstream().into_iter();
-        for upstream in health.chain(std::iter::once(self.signin.safety.api().health())) {
-            let report = upstream.report();
-            metrics.upstream_state(
-                report.name,
-                report.state != "degraded",
-                report.circuit == "open",
-            );
-        }
-        let verdict = self.signin.safety.verdict();
-        metrics.zendesk_config_safe(matches!(
-            verdict,
-            crate::zendesk::safety::ConfigVerdict::Safe { .. }
-        ));
-    }
-
     /// The browser's session, if it has one that is authentic, unexpired and not signed out.
     pub async fn open_session(&self, req: &actix_web::HttpRequest) -> Option<Session> {
         let session = self.cookies.open::<Session>(req, SESSION_COOKIE)?;

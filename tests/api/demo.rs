@@ -3,7 +3,9 @@
 
 use zendesk_sso_bridge::startup::Application;
 
-use crate::helpers::{browser, delivery, input_value, page_text, select, spawn_app};
+use crate::helpers::{
+    attempt_sign_in, browser, delivery, input_value, page_text, select, spawn_app,
+};
 
 async fn spawn_demo() -> String {
     let app = Application::build_demo(
@@ -56,25 +58,7 @@ async fn a_visitor_walks_the_whole_demo_flow() {
         .expect("body");
     let login_url = link_href(&hc, "Sign in");
     assert!(login_url.starts_with(&format!("{base}/login?return_to=")));
-    let form = client
-        .get(&login_url)
-        .send()
-        .await
-        .expect("GET login")
-        .text()
-        .await
-        .expect("body");
-    let token = input_value(&form, "csrf_token").expect("token");
-    let delivered = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", "ada"),
-            ("password", "lovelace-demo"),
-        ])
-        .send()
-        .await
-        .expect("POST login");
+    let delivered = attempt_sign_in(&client, &login_url, "ada", "lovelace-demo", None).await;
     assert_eq!(delivered.status(), 200);
     let d = delivery(&delivered.text().await.expect("body"));
     assert_eq!(d.action, format!("{base}/_simulator/access/jwt"));
@@ -131,25 +115,14 @@ async fn a_visitor_walks_the_whole_demo_flow() {
 async fn the_demo_refuses_the_lapsed_member() {
     let base = spawn_demo().await;
     let client = browser();
-    let form = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
-    let token = input_value(&form, "csrf_token").expect("token");
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", "charles"),
-            ("password", "babbage-demo"),
-        ])
-        .send()
-        .await
-        .expect("POST");
+    let response = attempt_sign_in(
+        &client,
+        &format!("{base}/login"),
+        "charles",
+        "babbage-demo",
+        None,
+    )
+    .await;
     assert_eq!(response.status(), 403);
 }
 
@@ -171,28 +144,17 @@ async fn serve_mode_has_no_simulator() {
 async fn the_demo_shows_a_first_link_confirmed_by_a_code_from_its_mailbox() {
     let base = spawn_demo().await;
     let client = browser();
-    let form = client
-        .get(format!("{base}/login?return_to=%2Fhc"))
-        .send()
-        .await
-        .expect("GET /login")
-        .text()
-        .await
-        .expect("body");
-    let token = input_value(&form, "csrf_token").expect("token");
-    let asked = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("username", "emmy"),
-            ("password", "noether-demo"),
-        ])
-        .send()
-        .await
-        .expect("POST /login")
-        .text()
-        .await
-        .expect("body");
+    let asked = attempt_sign_in(
+        &client,
+        &format!("{base}/login?return_to=%2Fhc"),
+        "emmy",
+        "noether-demo",
+        None,
+    )
+    .await
+    .text()
+    .await
+    .expect("body");
     assert!(
         page_text(&asked).contains("Confirm your e-mail address"),
         "{}",

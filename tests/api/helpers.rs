@@ -280,17 +280,18 @@ pub fn test_vars(
     vars
 }
 
-/// One sign-in attempt from the browser `client` at the bridge `base`: the form (and with it the
-/// CSRF token), then the post, optionally as if forwarded for `forwarded_for`.
+/// One sign-in attempt from the browser `client`: the form at `login_url` (`…/login`, perhaps
+/// with Zendesk's query), and with it the CSRF token, then the post, optionally as if forwarded
+/// for `forwarded_for`.
 pub async fn attempt_sign_in(
     client: &Client,
-    base: &str,
+    login_url: &str,
     username: &str,
     password: &str,
     forwarded_for: Option<&str>,
 ) -> Response {
     let page = client
-        .get(format!("{base}/login"))
+        .get(login_url)
         .send()
         .await
         .expect("GET /login")
@@ -298,7 +299,8 @@ pub async fn attempt_sign_in(
         .await
         .expect("body");
     let token = input_value(&page, "csrf_token").expect("the form has a CSRF token");
-    let mut request = client.post(format!("{base}/login"));
+    let form_action = login_url.split('?').next().unwrap_or(login_url);
+    let mut request = client.post(form_action);
     if let Some(ip) = forwarded_for {
         request = request.header("X-Forwarded-For", ip);
     }

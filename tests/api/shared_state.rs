@@ -40,7 +40,7 @@ async fn password_grants(app: &TestApp) -> usize {
 
 /// One attempt from a fresh browser on `app`.
 async fn attempt(app: &TestApp, username: &str, password: &str) -> u16 {
-    attempt_sign_in(&browser(), &app.address, username, password, None)
+    attempt_sign_in(&browser(), &app.url("/login"), username, password, None)
         .await
         .status()
         .as_u16()

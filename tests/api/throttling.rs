@@ -20,18 +20,14 @@ async fn attempt(
     password: &str,
     forwarded_for: Option<&str>,
 ) -> Response {
-    attempt_in(app, &app.client, username, password, forwarded_for).await
-}
-
-/// A sign-in attempt from the browser `client`.
-async fn attempt_in(
-    app: &TestApp,
-    client: &reqwest::Client,
-    username: &str,
-    password: &str,
-    forwarded_for: Option<&str>,
-) -> Response {
-    attempt_sign_in(client, &app.address, username, password, forwarded_for).await
+    attempt_sign_in(
+        &app.client,
+        &app.url("/login"),
+        username,
+        password,
+        forwarded_for,
+    )
+    .await
 }
 
 async fn token_requests(app: &TestApp) -> usize {
@@ -211,7 +207,14 @@ async fn guess_from_own_browser(
     username: &str,
     forwarded_for: Option<&str>,
 ) -> Response {
-    attempt_in(app, &browser(), username, "guess", forwarded_for).await
+    attempt_sign_in(
+        &browser(),
+        &app.url("/login"),
+        username,
+        "guess",
+        forwarded_for,
+    )
+    .await
 }
 
 #[tokio::test]
