@@ -30,7 +30,7 @@ fn member() -> Member {
         email: "artabingdon@imisdemo.com".into(),
         phone: Some("+13103884000".into()),
         claims: Default::default(),
-        shares_primary_email: false,
+        email_sharing: Default::default(),
     }
 }
 

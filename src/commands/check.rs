@@ -350,7 +350,7 @@ impl Report {
             email: "sample.member@example.org".into(),
             phone: Some("+13103884000".into()),
             claims: Default::default(),
-            shares_primary_email: false,
+            email_sharing: Default::default(),
         };
         let signer = JwtSigner::new(&settings.zendesk.jwt_secret);
         let mut validation = Validation::new(Algorithm::HS256);

@@ -3,10 +3,13 @@
 //!
 //! The sign-in pipeline listens ([`listen`]) and starts the Zendesk look-ups that need only that
 //! fact while the directory is still busy (`signin::run`), so a first sign-in waits for the
-//! longest chain of look-ups, not for their sum. A directory simply [`tell`]s; without a
-//! listener (a `check`, a test) nothing happens.
+//! longest chain of look-ups, not for their sum. A directory [`tell`]s, and asks
+//! [`already_linked`] before it searches for copies of the member's address: when Zendesk
+//! already links the member to it, the search cannot change the decision and is skipped.
+//! Without a listener (a `check`, a test) nothing is told and nothing is vouched for.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// One fact about the member being read.
@@ -18,20 +21,36 @@ pub enum Early {
     Email(String),
 }
 
-pub type Listener = Arc<dyn Fn(Early) + Send + Sync>;
+pub type Vouching<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+/// Who hears what a directory learns: the sign-in pipeline's account-safety guard.
+pub trait Listener: Send + Sync {
+    /// A fact, as soon as the directory has it.
+    fn heard(&self, fact: Early);
+    /// Whether the help desk already links the member `id` to `email`; `false` when unsure.
+    fn links<'a>(&'a self, id: &'a str, email: &'a str) -> Vouching<'a>;
+}
 
 tokio::task_local! {
-    static LISTENER: Listener;
+    static LISTENER: Arc<dyn Listener>;
 }
 
 /// Runs `work` with `listener` told every fact a directory learns inside it.
-pub async fn listen<F: Future>(listener: Listener, work: F) -> F::Output {
+pub async fn listen<F: Future>(listener: Arc<dyn Listener>, work: F) -> F::Output {
     LISTENER.scope(listener, work).await
 }
 
 /// Tells the listener of this sign-in, if there is one.
 pub fn tell(fact: Early) {
-    let _ = LISTENER.try_with(|listener| listener(fact));
+    let _ = LISTENER.try_with(|listener| listener.heard(fact));
+}
+
+/// Whether the listener of this sign-in vouches that `id` is already linked to `email`.
+pub async fn already_linked(id: &str, email: &str) -> bool {
+    match LISTENER.try_with(Arc::clone) {
+        Ok(listener) => listener.links(id, email).await,
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -39,15 +58,34 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Early>>);
+
+    impl Listener for Recorder {
+        fn heard(&self, fact: Early) {
+            self.0.lock().expect("lock").push(fact);
+        }
+        fn links<'a>(&'a self, id: &'a str, _email: &'a str) -> Vouching<'a> {
+            Box::pin(async move { id == "20277" })
+        }
+    }
+
     #[tokio::test]
     async fn facts_reach_the_listener_of_their_own_work_only() {
-        let heard = Arc::new(Mutex::new(Vec::new()));
-        let sink = heard.clone();
-        let listener: Listener = Arc::new(move |fact| sink.lock().expect("lock").push(fact));
-        listen(listener, async { tell(Early::Id("20277".into())) }).await;
+        let recorder = Arc::new(Recorder::default());
+        let vouched = listen(recorder.clone(), async {
+            tell(Early::Id("20277".into()));
+            already_linked("20277", "art@example.org").await
+        })
+        .await;
         tell(Early::Email("nobody@example.org".into()));
+        assert!(vouched);
+        assert!(
+            !already_linked("20277", "art@example.org").await,
+            "no listener, no vouching"
+        );
         assert_eq!(
-            *heard.lock().expect("lock"),
+            *recorder.0.lock().expect("lock"),
             vec![Early::Id("20277".into())]
         );
     }

@@ -5,6 +5,10 @@
 //! `ss` are one address), normalised again. Addresses carrying invisible or format characters
 //! (zero-width spaces, joiners, direction marks, soft hyphens, byte-order marks) are refused
 //! outright: two addresses that look the same must not be two identities.
+//!
+//! [`Sharing`] says whether another active record holds the same primary address.
+
+use serde::{Deserialize, Serialize};
 
 /// The comparison and look-up key of an address; `None` for one that carries invisible
 /// characters or is empty.
@@ -20,9 +24,82 @@ pub fn same(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether another active member record has the same primary e-mail address. Only the member
+/// Zendesk already links to a shared address may sign in with it (an account-safety rule).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", from = "SharingWire")]
+pub enum Sharing {
+    /// Searched: no other active record has it.
+    #[default]
+    Alone,
+    /// Searched: another active record has it.
+    Shared,
+    /// Not searched, because Zendesk already linked this member to the address when the member
+    /// was read: the answer could not have changed the decision. The rules treat it as
+    /// [`Sharing::Shared`] (only the linked member may use it), but no conflict is audited.
+    NotSearched,
+}
+
+impl Sharing {
+    /// From a search's answer.
+    pub fn searched(shared: bool) -> Self {
+        if shared { Self::Shared } else { Self::Alone }
+    }
+
+    /// Only the member Zendesk already links to the address may sign in with it.
+    pub fn needs_link(self) -> bool {
+        self != Self::Alone
+    }
+}
+
+/// Sessions sealed before `Sharing` existed carry `shares_primary_email: true/false`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SharingWire {
+    Flag(bool),
+    Named(SharingName),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SharingName {
+    Alone,
+    Shared,
+    NotSearched,
+}
+
+impl From<SharingWire> for Sharing {
+    fn from(wire: SharingWire) -> Self {
+        match wire {
+            SharingWire::Flag(shared) => Self::searched(shared),
+            SharingWire::Named(SharingName::Alone) => Self::Alone,
+            SharingWire::Named(SharingName::Shared) => Self::Shared,
+            SharingWire::Named(SharingName::NotSearched) => Self::NotSearched,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sharing_reads_its_names_and_the_flag_older_sessions_carry() {
+        for (json, sharing) in [
+            ("true", Sharing::Shared),
+            ("false", Sharing::Alone),
+            ("\"shared\"", Sharing::Shared),
+            ("\"not_searched\"", Sharing::NotSearched),
+        ] {
+            assert_eq!(serde_json::from_str::<Sharing>(json).expect(json), sharing);
+        }
+        let written = serde_json::to_string(&Sharing::NotSearched).expect("serialise");
+        assert_eq!(
+            serde_json::from_str::<Sharing>(&written).expect("read back"),
+            Sharing::NotSearched
+        );
+        assert!(Sharing::NotSearched.needs_link() && !Sharing::Alone.needs_link());
+    }
 
     #[test]
     fn case_width_and_composition_do_not_make_another_address() {

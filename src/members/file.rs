@@ -152,7 +152,7 @@ impl FileDirectory {
     }
 
     fn profile(&self, m: &FileMember) -> MemberProfile {
-        let shares_primary_email = m.email.as_deref().is_some_and(|email| {
+        let shared = m.email.as_deref().is_some_and(|email| {
             self.members
                 .iter()
                 .filter(|other| other.active && Self::same_email(other, email))
@@ -181,7 +181,7 @@ impl FileDirectory {
                 ),
             }
             .with_typed_from_attributes(),
-            shares_primary_email,
+            email_sharing: super::email::Sharing::searched(shared),
             id: m.id.trim().to_owned(),
             name: m.name.clone(),
             email: m.email.clone(),

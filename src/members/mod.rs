@@ -49,8 +49,8 @@ pub struct MemberProfile {
     /// The primary phone in E.164 form, if the record has one that could be normalised.
     pub phone: Option<String>,
     pub status: MemberStatus,
-    /// Another active record in the member system has the same primary e-mail address.
-    pub shares_primary_email: bool,
+    /// Whether another active record in the member system has the same primary e-mail address.
+    pub email_sharing: email::Sharing,
     /// What the access policy and the claim mapping may use.
     pub facts: MemberFacts,
 }
@@ -132,10 +132,10 @@ pub struct Member {
     /// Claims chosen by `POLICY_FILE` (organization, tags, user fields, locale).
     #[serde(default)]
     pub claims: MappedClaims,
-    /// Another active record has the same primary e-mail address: only the member Zendesk
-    /// already links to that address may sign in with it (an account-safety rule).
-    #[serde(default)]
-    pub shares_primary_email: bool,
+    /// Whether another active record has the same primary e-mail address: only the member
+    /// Zendesk already links to a shared address may sign in with it (an account-safety rule).
+    #[serde(default, alias = "shares_primary_email")]
+    pub email_sharing: email::Sharing,
 }
 
 /// Why an authenticated person may not sign in to the help centre.
@@ -187,7 +187,7 @@ impl MemberProfile {
             email,
             phone: self.phone,
             claims: MappedClaims::default(),
-            shares_primary_email: self.shares_primary_email,
+            email_sharing: self.email_sharing,
         })
     }
 }
@@ -311,7 +311,7 @@ mod tests {
             email: Some(" art@example.org ".into()),
             phone: None,
             status: MemberStatus::Active,
-            shares_primary_email: false,
+            email_sharing: Default::default(),
             facts: MemberFacts::default(),
         }
     }
@@ -344,8 +344,11 @@ mod tests {
     #[test]
     fn a_primary_email_shared_with_another_record_is_carried_to_the_safety_rules() {
         let mut p = profile();
-        p.shares_primary_email = true;
-        assert!(p.admit().expect("admitted").shares_primary_email);
+        p.email_sharing = email::Sharing::Shared;
+        assert_eq!(
+            p.admit().expect("admitted").email_sharing,
+            email::Sharing::Shared
+        );
     }
 
     #[test]

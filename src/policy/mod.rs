@@ -295,7 +295,7 @@ mod tests {
                     code: status.into(),
                 }
             },
-            shares_primary_email: false,
+            email_sharing: Default::default(),
             facts: MemberFacts {
                 status_code: status.into(),
                 attributes: attributes

@@ -124,24 +124,15 @@ pub async fn run(
     identify: impl Future<Output = Result<Identity, Failure>>,
 ) -> Result<Granted, Failure> {
     let mut member_id = None;
-    // While the directory reads the member, the Zendesk look-ups that need only what it has
-    // learnt so far start beside it (`members::early`).
-    let identified = match attempt.way {
-        Way::Session => identify.await,
-        _ => {
-            let guard = attempt.state.safety.clone();
-            let listener: crate::members::early::Listener =
-                Arc::new(move |fact| guard.prefetch(fact));
-            crate::members::early::listen(listener, identify).await
-        }
-    };
-    let result = match identified {
-        Ok(identity) => {
-            member_id = Some(identity.member_id().to_owned());
-            complete(&attempt, identity).await
-        }
-        Err(failure) => Err(failure),
-    };
+    // While the directory reads the member (at a sign-in or a session's re-check), the Zendesk
+    // look-ups that need only what it has learnt so far start beside it (`members::early`).
+    let listener: Arc<dyn crate::members::early::Listener> = Arc::new(attempt.state.safety.clone());
+    let result = crate::members::early::listen(listener, async {
+        let identity = identify.await?;
+        member_id = Some(identity.member_id().to_owned());
+        complete(&attempt, identity).await
+    })
+    .await;
     audit(&attempt, member_id.as_deref(), &result);
     result
 }

@@ -282,7 +282,7 @@ mod tests {
                 email: "art@example.org".into(),
                 phone: None,
                 claims: Default::default(),
-                shares_primary_email: false,
+                email_sharing: Default::default(),
             },
             username: "art".into(),
             zendesk_user_id: 7,

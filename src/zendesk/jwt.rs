@@ -80,7 +80,7 @@ mod tests {
             email: "art@example.org".into(),
             phone: phone.map(str::to_owned),
             claims: MappedClaims::default(),
-            shares_primary_email: false,
+            email_sharing: Default::default(),
         }
     }
 

@@ -24,6 +24,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::members::Member;
+use crate::members::email::Sharing;
 use crate::zendesk::api::{ApiError, ZendeskApi, ZendeskUser};
 use crate::zendesk::sso_config::{AgentSso, Expectations, Level, SsoReading, assess};
 
@@ -102,8 +103,13 @@ pub fn decide(
         .iter()
         .find(|u| u.has_external_id(&member.id));
     // A copied address: only the member Zendesk already links to it keeps it.
-    if member.shares_primary_email && !linked.is_some_and(|l| l.has_email(&member.email)) {
-        return Err(Denial::DuplicatePrimaryEmail);
+    if member.email_sharing.needs_link() && !linked.is_some_and(|l| l.has_email(&member.email)) {
+        return Err(match member.email_sharing {
+            // Not searched because Zendesk linked them a moment ago, and no longer does: the
+            // next attempt searches (fail closed, without blaming a copy nobody has seen).
+            Sharing::NotSearched => Denial::ZendeskUnavailable,
+            _ => Denial::DuplicatePrimaryEmail,
+        });
     }
     for holder in by_email.iter().filter(|u| u.has_email(&member.email)) {
         if linked.is_some_and(|l| l.id == holder.id) {
@@ -127,11 +133,29 @@ pub fn decide(
         email_changed: linked.is_some_and(|l| !l.has_email(&member.email)),
         degraded: false,
         zendesk_user_id: target.map(|u| u.id),
-        shared_email_conflict: member.shares_primary_email,
+        shared_email_conflict: member.email_sharing == Sharing::Shared,
         unlinked_end_user: target
             .filter(|u| linked.is_none() && u.external_id.is_none() && !u.role.is_staff())
             .map(|u| u.id),
     })
+}
+
+/// The guard hears what the directory learns while it reads a member (`members::early`).
+impl crate::members::early::Listener for std::sync::Arc<SafetyGuard> {
+    fn heard(&self, fact: crate::members::early::Early) {
+        self.prefetch(fact);
+    }
+
+    fn links<'a>(&'a self, id: &'a str, email: &'a str) -> crate::members::early::Vouching<'a> {
+        Box::pin(SafetyGuard::links(self, id, email))
+    }
+}
+
+/// Whether one of `users` has the external id `id` and the address `email`.
+fn linked_to(users: &[ZendeskUser], id: &str, email: &str) -> bool {
+    users
+        .iter()
+        .any(|u| u.has_external_id(id) && u.has_email(email))
 }
 
 /// What the bridge knows of Zendesk's JWT configuration.
@@ -305,18 +329,22 @@ impl SafetyGuard {
             .map_err(|shared| ApiError::Unavailable(anyhow::anyhow!("{shared:#}")))
     }
 
+    /// Look-ups are started early only when their answers are kept for the check that follows
+    /// (a cache) and the check will use them (Zendesk's configuration is verified safe).
+    fn looks_ahead(&self) -> bool {
+        self.lookups.policy().max_capacity() != Some(0)
+            && matches!(
+                self.verdict.read().as_deref(),
+                Ok(ConfigVerdict::Safe { .. })
+            )
+    }
+
     /// Starts the look-up the rules will need for a member whose id or e-mail the directory has
     /// just learnt (`members::early`), so it runs beside the directory's remaining requests.
     /// A member refused afterwards may so cost one read-only look-up; its answer is cached.
     pub fn prefetch(self: &std::sync::Arc<Self>, fact: crate::members::early::Early) {
         use crate::members::early::Early;
-        let caching = self.lookups.policy().max_capacity() != Some(0);
-        if !caching
-            || !matches!(
-                self.verdict.read().as_deref(),
-                Ok(ConfigVerdict::Safe { .. })
-            )
-        {
+        if !self.looks_ahead() {
             return;
         }
         let key = match fact {
@@ -330,6 +358,23 @@ impl SafetyGuard {
         tokio::spawn(async move {
             let _ = guard.lookup(key).await;
         });
+    }
+
+    /// Whether Zendesk links `id` to `email` already (a user with that external id has that
+    /// address), read from the look-up a [`prefetch`](Self::prefetch) started. The directory
+    /// then need not search for copies of the address: only a linked member may use a shared
+    /// one, and this one is linked. `false` whenever it cannot tell.
+    pub async fn links(&self, id: &str, email: &str) -> bool {
+        if !self.looks_ahead() {
+            return false;
+        }
+        match self
+            .lookup(Lookup::ExternalId(id.trim().to_lowercase()))
+            .await
+        {
+            Ok(users) => linked_to(&users, id, email),
+            Err(_) => false,
+        }
     }
 
     /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again
@@ -370,10 +415,22 @@ impl SafetyGuard {
         let external_id = member.id.trim().to_lowercase();
         let email = crate::members::email::canonical(&member.email)
             .unwrap_or_else(|| member.email.trim().to_lowercase());
-        let (by_id, by_email) = tokio::join!(
-            self.lookup(Lookup::ExternalId(external_id.clone())),
-            self.lookup(Lookup::Email(email.clone())),
-        );
+        let by_id = self.lookup(Lookup::ExternalId(external_id.clone()));
+        let (by_id, by_email) = if member.email_sharing == Sharing::NotSearched {
+            // The directory saw Zendesk link this member to this address. Zendesk gives an
+            // address to one user only, so while that holds nobody else can have it.
+            let by_id = by_id.await;
+            let linked = by_id
+                .as_ref()
+                .is_ok_and(|users| linked_to(users, &member.id, &member.email));
+            let by_email = match linked {
+                true => Ok(Default::default()),
+                false => self.lookup(Lookup::Email(email.clone())).await,
+            };
+            (by_id, by_email)
+        } else {
+            tokio::join!(by_id, self.lookup(Lookup::Email(email.clone())))
+        };
         let (by_id, by_email) = match (by_id, by_email) {
             (Ok(by_id), Ok(by_email)) => (by_id, by_email),
             (Err(e), _) | (_, Err(e)) => {
@@ -457,7 +514,7 @@ mod tests {
             email: "art@example.org".into(),
             phone: None,
             claims: Default::default(),
-            shares_primary_email: false,
+            email_sharing: Default::default(),
         }
     }
 
@@ -478,7 +535,7 @@ mod tests {
     #[test]
     fn a_copied_email_admits_only_the_member_zendesk_links_to_it() {
         let mut owner = member();
-        owner.shares_primary_email = true;
+        owner.email_sharing = Sharing::Shared;
         let linked = user(1, "art@example.org", Some("20277"), EndUser);
         let a = decide(
             &owner,
@@ -489,7 +546,7 @@ mod tests {
         assert!(a.shared_email_conflict);
         let mut copier = member();
         copier.id = "30001".into();
-        copier.shares_primary_email = true;
+        copier.email_sharing = Sharing::Shared;
         assert_eq!(
             decide(&copier, &[], std::slice::from_ref(&linked)),
             Err(Denial::DuplicatePrimaryEmail)
@@ -498,6 +555,23 @@ mod tests {
             decide(&copier, &[], &[]),
             Err(Denial::DuplicatePrimaryEmail),
             "nobody linked yet: both are refused"
+        );
+    }
+
+    #[test]
+    fn an_address_not_searched_for_copies_needs_the_link_the_directory_saw() {
+        let mut m = member();
+        m.email_sharing = Sharing::NotSearched;
+        let linked = user(1, "art@example.org", Some("20277"), EndUser);
+        let a = decide(&m, std::slice::from_ref(&linked), &[]).expect("still linked");
+        assert!(
+            !a.shared_email_conflict,
+            "no copy was seen, none is audited"
+        );
+        assert_eq!(
+            decide(&m, &[], &[]),
+            Err(Denial::ZendeskUnavailable),
+            "the link is gone by the check: refused, and the next attempt searches"
         );
     }
 

@@ -473,7 +473,7 @@ mod tests {
             email: "a@example.org".into(),
             phone: None,
             claims: Default::default(),
-            shares_primary_email: false,
+            email_sharing: Default::default(),
         }
     }
 

@@ -446,13 +446,8 @@ async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
         decode_claims(&delivery(&page).jwt)["external_id"],
         owner.id.as_str()
     );
-    assert!(
-        audit_events_for(&owner.id)
-            .iter()
-            .any(|e| e["event"] == "email_conflict"),
-        "the conflict is audited"
-    );
     app.get("/logout").await;
+    // The conflict is audited where it matters: when the copy is used.
     assert_denied(
         &app,
         &copier,
@@ -461,4 +456,65 @@ async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
         "duplicate_primary_email",
     )
     .await;
+}
+
+/// The iMIS and Zendesk paths `app`'s upstreams have received, in order.
+async fn upstream_paths(app: &TestApp) -> (Vec<String>, Vec<String>) {
+    let paths = |requests: Vec<wiremock::Request>| {
+        requests
+            .iter()
+            .map(|r| r.url.path().trim_start_matches(IMIS_PREFIX).to_owned())
+            .filter(|p| p != "/api/v2/remote_authentications")
+            .collect::<Vec<_>>()
+    };
+    (
+        paths(app.imis.received_requests().await.expect("recorded")),
+        paths(app.zendesk.received_requests().await.expect("recorded")),
+    )
+}
+
+#[tokio::test]
+async fn a_member_zendesk_already_links_to_their_address_costs_imis_no_search_for_copies() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let email = member.email.as_deref().expect("email");
+    app.given_zendesk_user(zendesk_user(52, email, Some(&member.id), "end-user"))
+        .await;
+
+    let response = app.sign_in(&member, "?return_to=%2Fhc").await;
+    assert_eq!(response.status(), 200);
+    let jwt = delivery(&response.text().await.expect("body")).jwt;
+    assert_eq!(decode_claims(&jwt)["email"], email);
+
+    let (imis, zendesk) = upstream_paths(&app).await;
+    let party = format!("/api/Party/{}", member.id);
+    assert_eq!(
+        imis,
+        ["/token", "/api/User", party.as_str()],
+        "three iMIS requests"
+    );
+    assert_eq!(
+        zendesk,
+        ["/api/v2/users/search"],
+        "one Zendesk look-up, by external id: nobody else can hold the linked user's address"
+    );
+}
+
+#[tokio::test]
+async fn a_member_zendesk_does_not_link_yet_is_searched_for_copies_of_their_address() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+
+    let (imis, zendesk) = upstream_paths(&app).await;
+    assert_eq!(imis.len(), 4, "token, user, party and the search: {imis:?}");
+    assert_eq!(imis.last().map(String::as_str), Some("/api/Party"));
+    assert_eq!(
+        zendesk.len(),
+        2,
+        "by external id and by e-mail: {zendesk:?}"
+    );
 }

@@ -191,7 +191,7 @@ proptest! {
         raw_phone in proptest::option::of(prop_oneof![any::<String>(), "\\+?[0-9 ()-]{0,18}"]),
     ) {
         let phone = raw_phone.and_then(|p| PhonePolicy::default().to_e164(&p));
-        let member = Member { id, name, email, phone, claims: Default::default(), shares_primary_email: false };
+        let member = Member { id, name, email, phone, claims: Default::default(), email_sharing: Default::default() };
         let token = JwtSigner::new(&SecretString::from("property-secret")).mint(&member).expect("signs");
         let header = jsonwebtoken::decode_header(&token).expect("header");
         prop_assert_eq!(header.alg, Algorithm::HS256);

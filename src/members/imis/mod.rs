@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::members::GroupMembership;
 use crate::members::early::{self, Early};
+use crate::members::email::Sharing;
 use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
@@ -311,20 +312,34 @@ impl ImisDirectory {
         let mut profile = person
             .into_profile(&self.phone)
             .ok_or_else(|| LookupError::from(anyhow!("iMIS party record has no PartyId")))?;
-        if let Some(email) = profile.email.clone() {
-            early::tell(Early::Email(email.clone()));
-            let others = self
-                .parties_by_email(&email, token)
-                .await?
-                .into_iter()
-                .filter(|p| p.id != profile.id && p.status == MemberStatus::Active)
-                .count();
-            profile.shares_primary_email = others > 0;
-        }
+        profile.email_sharing = self.email_sharing(&profile, token).await?;
         if groups.is_some() {
             profile.facts.groups = groups;
         }
         Ok(profile)
+    }
+
+    /// Whether another active party has the member's primary address. Not searched when
+    /// Zendesk already links the member to it (`members::early`): the answer could not change
+    /// the decision, and iMIS is spared a call at every sign-in of a linked member.
+    async fn email_sharing(
+        &self,
+        profile: &MemberProfile,
+        token: &SecretString,
+    ) -> Result<Sharing, LookupError> {
+        let Some(email) = profile.email.as_deref() else {
+            return Ok(Sharing::Alone);
+        };
+        if early::already_linked(&profile.id, email).await {
+            return Ok(Sharing::NotSearched);
+        }
+        early::tell(Early::Email(email.to_owned()));
+        let shared = self
+            .parties_by_email(email, token)
+            .await?
+            .into_iter()
+            .any(|p| p.id != profile.id && p.status == MemberStatus::Active);
+        Ok(Sharing::searched(shared))
     }
 
     /// `GET /api/Party?email=eq:{email}`, confirmed here: the filter's exact semantics (primary
@@ -452,17 +467,12 @@ impl ImisDirectory {
         let mut profile = query::profile_from_row(&row, &profile_query.columns, &self.phone)
             .ok_or(LookupError::NotFound)?;
         early::tell(Early::Id(profile.id.clone()));
-        if let Some(email) = &profile.email {
-            early::tell(Early::Email(email.clone()));
-        }
-        if !query::counts_shared_email(&row, &profile_query.columns)
-            && let Some(email) = profile.email.clone()
-        {
-            profile.shares_primary_email = self
-                .parties_by_email(&email, token)
-                .await?
-                .into_iter()
-                .any(|p| p.id != profile.id && p.status == MemberStatus::Active);
+        if query::counts_shared_email(&row, &profile_query.columns) {
+            if let Some(email) = &profile.email {
+                early::tell(Early::Email(email.clone()));
+            }
+        } else {
+            profile.email_sharing = self.email_sharing(&profile, token).await?;
         }
         if self.fetch_groups {
             profile.facts.groups = Some(self.groups(&profile.id, token).await?);

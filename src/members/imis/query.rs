@@ -151,9 +151,11 @@ pub fn profile_from_row(
         email: cell(&columns.email),
         phone: cell(&columns.phone).and_then(|p| phone.to_e164(&p)),
         status,
-        shares_primary_email: cell(&columns.shares_email)
-            .and_then(|n| n.parse::<u64>().ok())
-            .is_some_and(|n| n > 0),
+        email_sharing: crate::members::email::Sharing::searched(
+            cell(&columns.shares_email)
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n > 0),
+        ),
         facts: MemberFacts {
             status_code,
             member_type: cell(&columns.member_type),

@@ -359,7 +359,7 @@ impl PersonData {
             email: self.primary_email(),
             phone: self.primary_phone(policy),
             status,
-            shares_primary_email: false,
+            email_sharing: Default::default(),
             facts: MemberFacts {
                 status_code,
                 attributes,
