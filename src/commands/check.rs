@@ -11,6 +11,7 @@ use crate::members::Member;
 use crate::members::imis::sso::SsoClient;
 use crate::metrics::Metrics;
 use crate::signin::SignInMethod;
+use crate::upstream::InFlight;
 use crate::zendesk::api::ZendeskApi;
 use crate::zendesk::jwt::JwtSigner;
 use crate::zendesk::sso_config::{Expectations, Finding, Level, assess};
@@ -98,6 +99,7 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
         settings.policy.needs_groups(),
         &metrics,
         settings.breaker,
+        settings.directory.in_flight(),
     ) {
         Ok(directory) => {
             match directory.probe().await {
@@ -300,7 +302,7 @@ impl Report {
         let Some(sso) = &settings.sso else {
             return;
         };
-        let client = match SsoClient::new(sso.clone(), Metrics::new()) {
+        let client = match SsoClient::new(sso.clone(), Metrics::new(), InFlight::unlimited()) {
             Ok(client) => client,
             Err(e) => return self.push("imis sso client", Status::Failed, format!("{e:#}")),
         };

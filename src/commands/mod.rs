@@ -207,5 +207,6 @@ fn open_directory(
         settings.policy.needs_groups(),
         metrics,
         settings.breaker,
+        settings.directory.in_flight(),
     )
 }

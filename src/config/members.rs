@@ -50,12 +50,20 @@ impl Validator {
             100..=60_000,
             "milliseconds",
         );
+        let max_in_flight = self.number(
+            "IMIS_MAX_IN_FLIGHT",
+            raw.imis_max_in_flight.as_deref(),
+            DEFAULT_IMIS_MAX_IN_FLIGHT,
+            1..=10_000,
+            "requests",
+        );
         let profile_query = self.profile_query(raw);
         Some(ImisSettings {
             base_url: base_url?,
             service_account,
             timeout: Duration::from_millis(timeout),
             profile_query,
+            max_in_flight: max_in_flight as usize,
         })
     }
 

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::metrics::Metrics;
-use crate::upstream::{BreakerSettings, UpstreamHealth};
+use crate::upstream::{BreakerSettings, IN_FLIGHT_WAIT, InFlight, UpstreamHealth};
 use claims::MappedClaims;
 use file::{FileDirectory, FileMember};
 use imis::{ImisDirectory, ImisSettings};
@@ -36,6 +36,17 @@ pub enum DirectorySettings {
         path: PathBuf,
         members: Vec<FileMember>,
     },
+}
+
+impl DirectorySettings {
+    /// The places for requests to the member system (`IMIS_MAX_IN_FLIGHT`), to share between
+    /// the directory and the member-site hand-off.
+    pub fn in_flight(&self) -> InFlight {
+        match self {
+            DirectorySettings::Imis(imis) => InFlight::new(imis.max_in_flight, IN_FLIGHT_WAIT),
+            DirectorySettings::File { .. } => InFlight::unlimited(),
+        }
+    }
 }
 
 /// What the directory knows about a member whose password it has just accepted.
@@ -201,7 +212,8 @@ pub enum DirectoryError {
     Refused(Refusal),
     #[error("the member system is unavailable")]
     Unavailable(#[source] anyhow::Error),
-    #[error("too many password checks are waiting")]
+    /// Too many sign-ins are waiting: for a password check, or for a place to ask iMIS.
+    #[error("too many sign-ins are waiting on the member system")]
     Busy,
 }
 
@@ -257,17 +269,25 @@ pub trait MemberDirectory: Send + Sync {
 }
 
 /// The member directory the settings ask for. `fetch_groups`: the access policy uses groups.
+/// `imis_in_flight`: the cap on requests to iMIS ([`DirectorySettings::in_flight`]).
 pub fn open(
     settings: &DirectorySettings,
     phone: &PhonePolicy,
     fetch_groups: bool,
     metrics: &Metrics,
     breaker: BreakerSettings,
+    imis_in_flight: InFlight,
 ) -> anyhow::Result<Arc<dyn MemberDirectory>> {
     Ok(match settings {
         DirectorySettings::Imis(imis) => Arc::new(
-            ImisDirectory::new(imis, phone.clone(), metrics.clone(), breaker)?
-                .with_groups(fetch_groups),
+            ImisDirectory::new(
+                imis,
+                phone.clone(),
+                metrics.clone(),
+                breaker,
+                imis_in_flight,
+            )?
+            .with_groups(fetch_groups),
         ),
         DirectorySettings::File { members, .. } => {
             Arc::new(FileDirectory::new(members.clone(), phone.clone())?)

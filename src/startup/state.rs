@@ -49,12 +49,14 @@ pub async fn build(
     simulator: Option<Simulator>,
 ) -> anyhow::Result<Built> {
     let metrics = Metrics::new();
+    let imis_in_flight = settings.directory.in_flight();
     let directory = crate::members::open(
         &settings.directory,
         &settings.phone,
         settings.policy.needs_groups(),
         &metrics,
         settings.breaker,
+        imis_in_flight.clone(),
     )?;
     let mailer = Arc::new(mailer(settings, simulator.is_some())?);
     let simulator = simulator.map(|s| web::Data::new(s.with_mailbox(mailer.clone())));
@@ -77,7 +79,7 @@ pub async fn build(
     let sso = settings
         .sso
         .as_ref()
-        .map(|sso| SsoClient::new(sso.clone(), metrics.clone()))
+        .map(|sso| SsoClient::new(sso.clone(), metrics.clone(), imis_in_flight.clone()))
         .transpose()?;
     let shared = SharedState::new(
         settings.session.key.master(),

@@ -4,8 +4,10 @@
 //! one trial call is let through (half-open) — success closes the circuit, failure opens it
 //! again.
 
+mod in_flight;
 mod plumbing;
 
+pub use in_flight::{Crowded, IN_FLIGHT_WAIT, InFlight};
 pub use plumbing::{
     BodyError, CachedToken, MAX_BODY_BYTES, TokenCache, read_body, retry_after, timed_send,
 };

@@ -170,6 +170,7 @@ async fn exchange(state: &AppState, form: HandOffForm, solicited: bool) -> Resul
             Err(Failure::member_system_unavailable(anyhow::anyhow!(e)))
         }
         Err(HandOffError::Unavailable(e)) => Err(Failure::member_system_unavailable(e)),
+        Err(HandOffError::Busy) => Err(Failure::Busy),
     }
 }
 

@@ -12,7 +12,7 @@ use zendesk_sso_bridge::members::imis::ImisDirectory;
 use zendesk_sso_bridge::members::phone::PhonePolicy;
 use zendesk_sso_bridge::members::{DirectoryError, MemberDirectory, MemberStatus, Refusal};
 use zendesk_sso_bridge::metrics::Metrics;
-use zendesk_sso_bridge::upstream::BreakerSettings;
+use zendesk_sso_bridge::upstream::{BreakerSettings, InFlight};
 
 use crate::helpers::{IMIS_PREFIX, Member, form};
 
@@ -27,12 +27,14 @@ fn directory(server: &MockServer, service: Option<(&str, &str)>) -> ImisDirector
         }),
         timeout: Duration::from_millis(500),
         profile_query: None,
+        max_in_flight: 32,
     };
     ImisDirectory::new(
         &settings,
         PhonePolicy::default(),
         Metrics::new(),
         BreakerSettings::default(),
+        InFlight::unlimited(),
     )
     .expect("client")
 }

@@ -296,6 +296,33 @@ async fn over_the_overall_cap_a_sign_in_waits_briefly_then_sees_the_busy_page() 
 }
 
 #[tokio::test]
+async fn requests_to_imis_are_capped_and_a_sign_in_over_the_cap_sees_the_busy_page() {
+    let app = spawn_app_with(&[("IMIS_MAX_IN_FLIGHT", "1"), ("IMIS_TIMEOUT_MS", "5000")]).await;
+    slow_imis(&app, Duration::from_secs(3)).await;
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(guess_from_own_browser(&app, "first", None), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        guess_from_own_browser(&app, "second", None).await
+    });
+    assert_eq!(first.status(), 401, "the first had the place");
+    assert_eq!(second.status(), 503);
+    let page = page_text(&second.text().await.expect("body"));
+    assert!(page.contains("busy"), "{page}");
+    assert!(started.elapsed() < Duration::from_secs(5), "never a hang");
+    assert_eq!(
+        token_requests(&app).await,
+        1,
+        "iMIS saw one request at a time"
+    );
+    // A busy answer says nothing about iMIS's health: the circuit stays closed.
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("upstream_circuit_open{upstream=\"imis\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn look_alike_spellings_of_a_user_name_share_one_count() {
     let app = spawn_app_with(&[("THROTTLE_USER_FAILURES", "3")]).await;
     let member = Member::active();

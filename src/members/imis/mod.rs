@@ -28,8 +28,8 @@ use crate::members::phone::PhonePolicy;
 use crate::members::{DirectoryError, MemberDirectory, MemberProfile, MemberStatus, Refusal};
 use crate::metrics::Metrics;
 use crate::upstream::{
-    BreakerSettings, CachedToken, TokenCache, UpstreamHealth, http_client, jittered, read_body,
-    retry_after, timed_send,
+    BreakerSettings, CachedToken, Crowded, InFlight, TokenCache, UpstreamHealth, http_client,
+    jittered, read_body, retry_after, timed_send,
 };
 use wire::{GroupMemberData, OAuthError, PagedResult, PersonData, TokenResponse, UserData};
 
@@ -40,6 +40,8 @@ pub struct ImisSettings {
     pub timeout: Duration,
     /// `IMIS_PROFILE_QUERY`: read the member in one request with their own token.
     pub profile_query: Option<Box<query::ProfileQuery>>,
+    /// `IMIS_MAX_IN_FLIGHT`: requests a pod may have in flight to iMIS for sign-ins.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,17 @@ pub struct ImisDirectory {
     /// Look up group memberships too (when `POLICY_FILE` uses them).
     fetch_groups: bool,
     profile_query: Option<Box<query::ProfileQuery>>,
+    /// The places for sign-in requests to iMIS (`IMIS_MAX_IN_FLIGHT`), shared with the hand-off.
+    in_flight: InFlight,
+}
+
+/// Why a request to iMIS got no answer.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error(transparent)]
+    Crowded(#[from] Crowded),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
 }
 
 /// Why a profile look-up failed.
@@ -80,16 +93,21 @@ enum LookupError {
     /// A 4xx other than 401/404: an answer to this request, not a sign of iMIS's health.
     #[error(transparent)]
     Rejected(anyhow::Error),
+    /// No place to send it (`IMIS_MAX_IN_FLIGHT`): the sign-in is answered "busy".
+    #[error(transparent)]
+    Crowded(#[from] Crowded),
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
 }
 
 impl ImisDirectory {
+    /// `in_flight`: the cap on requests to iMIS, shared with the member-site hand-off.
     pub fn new(
         settings: &ImisSettings,
         phone: PhonePolicy,
         metrics: Metrics,
         breaker: BreakerSettings,
+        in_flight: InFlight,
     ) -> anyhow::Result<Self> {
         let http = http_client(settings.timeout).context("building the iMIS HTTP client")?;
         Ok(Self {
@@ -102,6 +120,7 @@ impl ImisDirectory {
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
             fetch_groups: false,
             profile_query: settings.profile_query.clone(),
+            in_flight,
         })
     }
 
@@ -142,13 +161,23 @@ impl ImisDirectory {
         url
     }
 
-    /// Sends one request, timing it for the metrics.
+    /// Sends one request for a sign-in, in one of the places `IMIS_MAX_IN_FLIGHT` allows, timing
+    /// it for the metrics.
     async fn send(
         &self,
         operation: &'static str,
         request: RequestBuilder,
-    ) -> reqwest::Result<Response> {
-        timed_send(&self.metrics, UPSTREAM, operation, request).await
+    ) -> Result<Response, SendError> {
+        let _place = self.in_flight.enter().await?;
+        Ok(timed_send(&self.metrics, UPSTREAM, operation, request).await?)
+    }
+
+    /// A request that got no answer: "busy" when it found no place, else iMIS is unavailable.
+    fn unanswered(&self, error: SendError, what: &str) -> DirectoryError {
+        match error {
+            SendError::Crowded(_) => DirectoryError::Busy,
+            SendError::Http(e) => self.unavailable(anyhow!(e).context(what.to_owned())),
+        }
     }
 
     /// `POST /token` with `grant_type=password`.
@@ -166,9 +195,10 @@ impl ImisDirectory {
                 ("username", username),
                 ("password", password.expose_secret()),
             ]);
-        let response = self.send("token", request).await.map_err(|e| {
-            self.unavailable(anyhow!(e).context("iMIS /token could not be reached"))
-        })?;
+        let response = self
+            .send("token", request)
+            .await
+            .map_err(|e| self.unanswered(e, "iMIS /token could not be reached"))?;
         let status = response.status();
         let body = read_body(response).await.map_err(|e| {
             self.unavailable(anyhow!(e).context("iMIS /token answer could not be read"))
@@ -237,7 +267,7 @@ impl ImisDirectory {
                 .header(reqwest::header::ACCEPT, "application/json");
             let result = self.send(operation, request).await;
             let wait = match &result {
-                Err(e) if e.is_connect() => Some(RETRY_BACKOFF),
+                Err(SendError::Http(e)) if e.is_connect() => Some(RETRY_BACKOFF),
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
                     Some(retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER))
                 }
@@ -246,10 +276,15 @@ impl ImisDirectory {
             };
             match wait {
                 Some(wait) if attempt < 2 => tokio::time::sleep(jittered(wait)).await,
-                _ => {
-                    break result
-                        .with_context(|| format!("iMIS {operation} could not be reached"))?;
-                }
+                _ => match result {
+                    Ok(response) => break response,
+                    Err(SendError::Crowded(crowded)) => return Err(crowded.into()),
+                    Err(SendError::Http(e)) => {
+                        return Err(anyhow!(e)
+                            .context(format!("iMIS {operation} could not be reached"))
+                            .into());
+                    }
+                },
             }
         };
         match response.status() {
@@ -384,8 +419,8 @@ impl ImisDirectory {
                         ("username", account.username.as_str()),
                         ("password", account.password.expose_secret()),
                     ]);
-                let response = self
-                    .send("service_token", request)
+                // Once in a token's lifetime, for every sign-in at once: not held to the cap.
+                let response = timed_send(&self.metrics, UPSTREAM, "service_token", request)
                     .await
                     .context("iMIS /token could not be reached for the service account")?;
                 let status = response.status();
@@ -448,6 +483,7 @@ impl ImisDirectory {
                 self.health.record_ok();
                 Err(DirectoryError::Unavailable(e))
             }
+            Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(LookupError::Failed(e)) => Err(self.unavailable(e)),
         }
     }
@@ -544,6 +580,7 @@ impl MemberDirectory for ImisDirectory {
         match self.lookup_as_service(account, username.trim()).await {
             Ok(profile) => Ok(profile),
             Err(LookupError::NotFound) => Err(DirectoryError::Refused(Refusal::NoMemberRecord)),
+            Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }
     }
@@ -566,6 +603,7 @@ impl MemberDirectory for ImisDirectory {
                 .into_iter()
                 .filter(|p| p.status == MemberStatus::Active)
                 .collect()),
+            Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }
     }
@@ -581,8 +619,8 @@ impl MemberDirectory for ImisDirectory {
                 ))
             }
             None => {
-                let response = self
-                    .send("probe", self.http.get(self.base.clone()))
+                let probe = self.http.get(self.base.clone());
+                let response = timed_send(&self.metrics, UPSTREAM, "probe", probe)
                     .await
                     .with_context(|| format!("{} could not be reached", self.base))?;
                 Ok(format!(

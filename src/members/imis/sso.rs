@@ -13,7 +13,7 @@ use url::Url;
 
 use super::wire::{OAuthError, TokenResponse};
 use crate::metrics::Metrics;
-use crate::upstream::{http_client, read_body, timed_send};
+use crate::upstream::{InFlight, http_client, read_body, timed_send};
 
 /// `IMIS_SSO_*`: the client application registered in iMIS and the page holding its content item.
 #[derive(Debug, Clone)]
@@ -44,21 +44,31 @@ pub enum HandOffError {
     ClientRefused,
     #[error("iMIS could not exchange the hand-off")]
     Unavailable(#[source] anyhow::Error),
+    /// No place to ask iMIS (`IMIS_MAX_IN_FLIGHT`) came free in time.
+    #[error("too many sign-ins are waiting on the member system")]
+    Busy,
 }
 
 pub struct SsoClient {
     http: reqwest::Client,
     settings: SsoSettings,
     metrics: Metrics,
+    in_flight: InFlight,
 }
 
 impl SsoClient {
-    pub fn new(settings: SsoSettings, metrics: Metrics) -> anyhow::Result<Self> {
+    /// `in_flight`: the cap on requests to iMIS, shared with the member directory.
+    pub fn new(
+        settings: SsoSettings,
+        metrics: Metrics,
+        in_flight: InFlight,
+    ) -> anyhow::Result<Self> {
         let http = http_client(settings.timeout).context("building the iMIS SSO HTTP client")?;
         Ok(Self {
             http,
             settings,
             metrics,
+            in_flight,
         })
     }
 
@@ -78,6 +88,11 @@ impl SsoClient {
                 ("client_secret", self.settings.client_secret.expose_secret()),
                 ("refresh_token", refresh_token.expose_secret()),
             ]);
+        let _place = self
+            .in_flight
+            .enter()
+            .await
+            .map_err(|_| HandOffError::Busy)?;
         let response = timed_send(&self.metrics, "imis", "sso_exchange", request)
             .await
             .map_err(|e| {
@@ -126,7 +141,7 @@ impl SsoClient {
                 "iMIS knows the client application `{}` (a made-up refresh token was refused as invalid_grant)",
                 self.settings.client_id
             )),
-            Err(e @ HandOffError::ClientRefused) => Err(e.to_string()),
+            Err(e @ (HandOffError::ClientRefused | HandOffError::Busy)) => Err(e.to_string()),
             Err(HandOffError::Unavailable(e)) => Err(format!("{e:#}")),
             Ok(_) => Err(
                 "iMIS accepted a made-up refresh token: this is not iMIS's token endpoint".into(),
