@@ -1,6 +1,9 @@
 //! Fake iMIS and Zendesk (API and `/access/jwt`) for load tests and benchmarks — a test double,
 //! never part of the product. Members are `member1`, `member2`, ... with the password
-//! `password`; everyone else gets `invalid_grant`. Every answer waits `--latency-ms` first.
+//! `password` (iMIS ID 100000 + n); everyone else gets `invalid_grant`. Zendesk already links
+//! members below `member500000` (they have used the help centre before); from `member500000` on
+//! a member is new to Zendesk. `GET /imis/api/query` is an IQA profile query run with the
+//! member's own token. Every answer waits `--latency-ms` first.
 //!
 //!   cargo run --release --example fake-upstreams -- --listen 127.0.0.1:9100 --latency-ms 20
 //!   IMIS_BASE_URL=http://127.0.0.1:9100/imis  ZENDESK_URL=http://127.0.0.1:9100
@@ -108,9 +111,67 @@ async fn remote_authentications(latency: web::Data<Latency>) -> HttpResponse {
     )
 }
 
-async fn users_search(latency: web::Data<Latency>) -> HttpResponse {
+/// Members below this number are already linked in Zendesk.
+const FIRST_NEW_TO_ZENDESK: u64 = 500_000;
+
+/// The Zendesk user of `member{n}`, if Zendesk knows them.
+fn zendesk_user(n: u64) -> Option<serde_json::Value> {
+    (n < FIRST_NEW_TO_ZENDESK).then(|| {
+        json!({"id": n, "name": format!("Member {n}"), "email": format!("member{n}@members.example"),
+            "external_id": (100_000 + n).to_string(), "role": "end-user", "suspended": false})
+    })
+}
+
+#[derive(Deserialize)]
+struct UsersSearch {
+    external_id: Option<String>,
+    query: Option<String>,
+}
+
+async fn users_search(
+    latency: web::Data<Latency>,
+    search: web::Query<UsersSearch>,
+) -> HttpResponse {
     pause(&latency).await;
-    HttpResponse::Ok().json(json!({"users": [], "count": 0, "next_page": null}))
+    let by_id = search
+        .external_id
+        .as_deref()
+        .and_then(|id| id.parse::<u64>().ok())
+        .and_then(|id| id.checked_sub(100_000));
+    let by_email = search.query.as_deref().and_then(|q| {
+        q.strip_prefix("email:")?
+            .strip_prefix("member")?
+            .split('@')
+            .next()?
+            .parse::<u64>()
+            .ok()
+    });
+    let users: Vec<_> = by_id
+        .or(by_email)
+        .and_then(zendesk_user)
+        .into_iter()
+        .collect();
+    HttpResponse::Ok().json(json!({"count": users.len(), "users": users, "next_page": null}))
+}
+
+/// `GET /imis/api/query?QueryName=…` with the member's token (`t-member{n}`): their row.
+async fn profile_query(latency: web::Data<Latency>, req: HttpRequest) -> HttpResponse {
+    pause(&latency).await;
+    let n = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer t-member"))
+        .and_then(|n| n.parse::<u64>().ok());
+    let rows: Vec<_> = n
+        .map(|n| {
+            json!({"ID": (100_000 + n).to_string(), "FullName": format!("Member {n}"),
+                "Email": format!("member{n}@members.example"), "Status": "A",
+                "Phone": "(310) 388-4000", "OtherRecordsWithEmail": 0})
+        })
+        .into_iter()
+        .collect();
+    HttpResponse::Ok().json(json!({"Items": {"$values": rows}, "Count": rows.len()}))
 }
 
 async fn access_jwt() -> HttpResponse {
@@ -152,6 +213,7 @@ async fn main() -> std::io::Result<()> {
             .route("/imis/api/User", web::get().to(user))
             .route("/imis/api/Party", web::get().to(parties))
             .route("/imis/api/Party/{id}", web::get().to(party))
+            .route("/imis/api/query", web::get().to(profile_query))
             .route(
                 "/api/v2/remote_authentications",
                 web::get().to(remote_authentications),

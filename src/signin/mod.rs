@@ -130,7 +130,10 @@ pub async fn run(
     let result = crate::members::early::listen(listener, async {
         let identity = identify.await?;
         member_id = Some(identity.member_id().to_owned());
-        complete(&attempt, identity).await
+        // Boxed: a sign-in waiting for its place (`identify`) then holds a small future, not
+        // one sized for every look-up below (tens of KiB), so a flood of waiting sign-ins
+        // costs little memory.
+        Box::pin(complete(&attempt, identity)).await
     })
     .await;
     audit(&attempt, member_id.as_deref(), &result);

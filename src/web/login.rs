@@ -159,7 +159,15 @@ pub async fn show(
         return match result {
             Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
             Err(Failure::VerificationNeeded(link)) => {
-                verify::start(&state, lang, request_id, *link, Way::Session, destination).await
+                Box::pin(verify::start(
+                    &state,
+                    lang,
+                    request_id,
+                    *link,
+                    Way::Session,
+                    destination,
+                ))
+                .await
             }
             Err(failure) => {
                 // A session that no longer admits its member is over.
@@ -228,14 +236,24 @@ pub async fn submit(
         locale_id: destination.locale_id.as_deref(),
     };
     let identify = by_password(&req, &state, form, login_state.as_ref());
-    match signin::run(attempt, identify).await {
+    // Boxed, like the rest of the pipeline (`signin::run`): a sign-in waiting for its place
+    // holds a few KiB, so a flood of them stays cheap.
+    match Box::pin(signin::run(attempt, identify)).await {
         Ok(granted) => {
             let mut response = signed_in(&req, &state, lang, granted, &destination);
             let _ = response.add_cookie(&state.cookies.removal(LOGIN_COOKIE));
             response
         }
         Err(Failure::VerificationNeeded(link)) => {
-            verify::start(&state, lang, request_id, *link, Way::Password, destination).await
+            Box::pin(verify::start(
+                &state,
+                lang,
+                request_id,
+                *link,
+                Way::Password,
+                destination,
+            ))
+            .await
         }
         Err(failure @ (Failure::InvalidCredentials | Failure::MissingCredentials)) => {
             let message = match failure {

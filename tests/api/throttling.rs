@@ -296,6 +296,36 @@ async fn over_the_overall_cap_a_sign_in_waits_briefly_then_sees_the_busy_page() 
 }
 
 #[tokio::test]
+async fn past_the_waiting_line_a_sign_in_is_busy_at_once() {
+    let app = spawn_app_with(&[("SIGN_IN_MAX_IN_FLIGHT", "1"), ("IMIS_TIMEOUT_MS", "5000")]).await;
+    slow_imis(&app, Duration::from_secs(3)).await;
+    let later = |name: &'static str, ms: u64| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let started = std::time::Instant::now();
+            let response = guess_from_own_browser(app, name, None).await;
+            (response.status(), started.elapsed())
+        }
+    };
+    let (first, in_line, past_line) = tokio::join!(
+        later("first", 0),
+        later("in-line", 200),
+        later("past-line", 400)
+    );
+    assert_eq!(first.0, 401, "the first had the place");
+    assert_eq!(in_line.0, 503, "the second waited its 2 s in line");
+    assert!(in_line.1 >= Duration::from_millis(1900), "{:?}", in_line.1);
+    assert_eq!(past_line.0, 503, "the line (as long as the cap) was full");
+    assert!(
+        past_line.1 < Duration::from_millis(500),
+        "at once: {:?}",
+        past_line.1
+    );
+    assert_eq!(token_requests(&app).await, 1);
+}
+
+#[tokio::test]
 async fn requests_to_imis_are_capped_and_a_sign_in_over_the_cap_sees_the_busy_page() {
     let app = spawn_app_with(&[("IMIS_MAX_IN_FLIGHT", "1"), ("IMIS_TIMEOUT_MS", "5000")]).await;
     slow_imis(&app, Duration::from_secs(3)).await;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use actix_web::HttpRequest;
 
 use crate::shared::SharedState;
+use crate::upstream::InFlight;
 
 mod shared;
 use ipnet::IpNet;
@@ -29,7 +30,7 @@ use moka::sync::Cache;
 pub const DEFAULT_THROTTLE_USER_FAILURES: u64 = 4;
 pub const DEFAULT_THROTTLE_IP_FAILURES: u64 = 30;
 pub const DEFAULT_THROTTLE_WINDOW_SECS: u64 = 900;
-pub const DEFAULT_SIGN_IN_MAX_IN_FLIGHT: u64 = 256;
+pub const DEFAULT_SIGN_IN_MAX_IN_FLIGHT: u64 = 64;
 pub const DEFAULT_SIGN_IN_MAX_IN_FLIGHT_PER_ADDRESS: u64 = 4;
 
 /// Failed sign-ins allowed per user name and per client address within `window`, and sign-ins
@@ -148,7 +149,7 @@ pub struct Throttle {
     users: Arc<Windows<String>>,
     addresses: Windows<AddressKey>,
     /// Sign-ins in flight in this pod (`SIGN_IN_MAX_IN_FLIGHT` protects this pod's memory).
-    in_flight: Arc<tokio::sync::Semaphore>,
+    in_flight: InFlight,
     settings: ThrottleSettings,
     shared: Arc<SharedState>,
 }
@@ -291,9 +292,10 @@ impl Throttle {
         Self {
             users: Arc::new(Windows::new(settings.window)),
             addresses: Windows::new(settings.window),
-            in_flight: Arc::new(tokio::sync::Semaphore::new(
-                settings.max_in_flight.max(1) as usize
-            )),
+            // As many may wait as may be in flight; past that line a sign-in is "busy" at once,
+            // so a flood of connections cannot hold a waiting sign-in each.
+            in_flight: InFlight::new(settings.max_in_flight.max(1) as usize, QUEUE_TIMEOUT)
+                .with_max_waiting(settings.max_in_flight.max(1) as usize),
             settings,
             shared,
         }
@@ -307,10 +309,7 @@ impl Throttle {
         ip: Option<IpAddr>,
         username: Option<&str>,
     ) -> Result<Reservation, Held> {
-        let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.in_flight.clone().acquire_owned())
-            .await
-            .map_err(|_| Held::Busy)?
-            .map_err(|_| Held::Busy)?;
+        let permit = self.in_flight.enter().await.map_err(|_| Held::Busy)?;
         let user_key = username.map(|u| crate::canonical::user_name(u).unwrap_or_default());
         let address = ip.map(AddressKey::of);
         if let Some(redis) = self.shared.redis() {
