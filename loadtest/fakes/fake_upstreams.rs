@@ -126,6 +126,7 @@ fn zendesk_user(n: u64) -> Option<serde_json::Value> {
 struct UsersSearch {
     external_id: Option<String>,
     query: Option<String>,
+    include: Option<String>,
 }
 
 async fn users_search(
@@ -151,7 +152,15 @@ async fn users_search(
         .and_then(zendesk_user)
         .into_iter()
         .collect();
-    HttpResponse::Ok().json(json!({"count": users.len(), "users": users, "next_page": null}))
+    let mut page = json!({"count": users.len(), "users": users, "next_page": null});
+    if search.include.as_deref() == Some("identities") {
+        // As Zendesk side-loads them: each user's e-mail identities.
+        page["identities"] = users
+            .iter()
+            .map(|u| json!({"user_id": u["id"], "type": "email", "value": u["email"], "primary": true}))
+            .collect();
+    }
+    HttpResponse::Ok().json(page)
 }
 
 /// `GET /imis/api/query?QueryName=…` with the member's token (`t-member{n}`): their row.
