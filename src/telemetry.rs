@@ -25,6 +25,9 @@ pub const DEFAULT_FILTER: &str = "info";
 /// of a second of the busiest load measured (bench/results).
 pub const LOG_QUEUE_LINES: usize = 4_096;
 
+/// Bytes of log lines gathered into one write to stdout while lines are queued.
+const LOG_WRITE_BUFFER: usize = 64 * 1024;
+
 /// Installs the global subscriber writing to stdout from a background thread, so request
 /// workers only format lines. Nothing is dropped: a full queue makes writers wait. Keep the
 /// guard for the life of the process; dropping it flushes what is queued.
@@ -33,7 +36,12 @@ pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .lossy(false)
         .thread_name("log-writer")
-        .finish(std::io::stdout());
+        // The writer drains every queued line, then flushes: under load a batch of lines is one
+        // write(2), not one each (stdout alone is line-buffered). An idle moment flushes at once.
+        .finish(std::io::BufWriter::with_capacity(
+            LOG_WRITE_BUFFER,
+            std::io::stdout(),
+        ));
     init_with_writer(format, writer);
     guard
 }

@@ -16,6 +16,7 @@
 //! - `zendesk_unavailable`: the look-ups failed (fail closed; see [`SafetyMode::Degraded`]).
 
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -188,6 +189,11 @@ pub fn judge(reading: &SsoReading, expect: &Expectations) -> ConfigVerdict {
     }
 }
 
+/// [`SafetyGuard::settled`]: not read (or unreadable) yet, read safe, read unsafe.
+const UNSETTLED: u8 = 0;
+const SETTLED_SAFE: u8 = 1;
+const SETTLED_UNSAFE: u8 = 2;
+
 #[derive(Clone, Hash, PartialEq, Eq)]
 enum Lookup {
     ExternalId(String),
@@ -212,6 +218,9 @@ pub struct SafetyGuard {
     jwt_secret: SecretString,
     agent_sso: AgentSso,
     verdict: RwLock<ConfigVerdict>,
+    /// The verdict's kind, read without the lock on every token ([`SETTLED_SAFE`]...): a read
+    /// lock writes its cache line, which every core then fights over.
+    settled: AtomicU8,
     lookups: Cache<Lookup, std::sync::Arc<Vec<ZendeskUser>>>,
     /// external id → e-mail of end users recently allowed with a fresh check (degraded mode).
     recent: Cache<String, String>,
@@ -236,6 +245,7 @@ impl SafetyGuard {
             public_url,
             jwt_secret,
             agent_sso,
+            settled: AtomicU8::new(UNSETTLED),
             verdict: RwLock::new(ConfigVerdict::Unverified {
                 reason: "not read yet".into(),
             }),
@@ -300,6 +310,12 @@ impl SafetyGuard {
             && matches!(verdict, ConfigVerdict::Unverified { .. });
         if !keep_unsafe && let Ok(mut slot) = self.verdict.write() {
             *slot = verdict.clone();
+            let settled = match &verdict {
+                ConfigVerdict::Safe { .. } => SETTLED_SAFE,
+                ConfigVerdict::Unsafe { .. } => SETTLED_UNSAFE,
+                ConfigVerdict::Unverified { .. } => UNSETTLED,
+            };
+            self.settled.store(settled, Ordering::Release);
         }
         verdict
     }
@@ -333,10 +349,7 @@ impl SafetyGuard {
     /// (a cache) and the check will use them (Zendesk's configuration is verified safe).
     fn looks_ahead(&self) -> bool {
         self.lookups.policy().max_capacity() != Some(0)
-            && matches!(
-                self.verdict.read().as_deref(),
-                Ok(ConfigVerdict::Safe { .. })
-            )
+            && self.settled.load(Ordering::Acquire) == SETTLED_SAFE
     }
 
     /// Starts the look-up the rules will need for a member whose id or e-mail the directory has
@@ -380,14 +393,11 @@ impl SafetyGuard {
     /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again
     /// now if it is not verified yet). Strict mode refuses while it cannot be read.
     pub async fn gate(&self) -> Result<(), Denial> {
-        // The hot path: a read lock and no copy while the verdict is settled.
-        let settled = match self.verdict.read().as_deref() {
-            Ok(ConfigVerdict::Safe { .. }) => Some(Ok(())),
-            Ok(ConfigVerdict::Unsafe { .. }) => Some(Err(Denial::ZendeskConfigUnsafe)),
-            _ => None,
-        };
-        if let Some(settled) = settled {
-            return settled;
+        // The hot path: one atomic load while the verdict is settled.
+        match self.settled.load(Ordering::Acquire) {
+            SETTLED_SAFE => return Ok(()),
+            SETTLED_UNSAFE => return Err(Denial::ZendeskConfigUnsafe),
+            _ => {}
         }
         let verdict = match self.verdict() {
             ConfigVerdict::Unverified { .. } => self.verify_config().await,
@@ -403,10 +413,10 @@ impl SafetyGuard {
 
     /// The rules for one sign-in.
     pub async fn check(&self, member: &Member) -> Result<Allowed, Denial> {
-        match self.verdict() {
-            ConfigVerdict::Safe { .. } => {}
-            ConfigVerdict::Unsafe { .. } => return Err(Denial::ZendeskConfigUnsafe),
-            ConfigVerdict::Unverified { .. } => {
+        match self.settled.load(Ordering::Acquire) {
+            SETTLED_SAFE => {}
+            SETTLED_UNSAFE => return Err(Denial::ZendeskConfigUnsafe),
+            _ => {
                 if let ConfigVerdict::Unsafe { .. } = self.verify_config().await {
                     return Err(Denial::ZendeskConfigUnsafe);
                 }
@@ -438,7 +448,7 @@ impl SafetyGuard {
                 return self.degraded(&external_id, &email).await;
             }
         };
-        if !matches!(self.verdict(), ConfigVerdict::Safe { .. }) {
+        if self.settled.load(Ordering::Acquire) != SETTLED_SAFE {
             // The configuration could not be read: only degraded mode may go on.
             return self.degraded(&external_id, &email).await;
         }
