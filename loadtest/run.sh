@@ -159,8 +159,8 @@ calls_per_sign_in() {
 hot_path="/login?return_to=%2Fhc%2Fen-us%2Frequests"
 # upstream_totals PORT: "seconds calls" of every upstream request the bridge has timed so far
 upstream_totals() {
-  curl -fs "http://127.0.0.1:$1/metrics" | awk '/^upstream_request_duration_seconds_sum/ {s += $2}
-    /^upstream_request_duration_seconds_count/ {n += $2} END {printf "%f %d", s, n}'
+  curl -fs "http://127.0.0.1:$1/metrics" | awk '/^zendesk_sso_bridge_upstream_request_duration_seconds_sum/ {s += $2}
+    /^zendesk_sso_bridge_upstream_request_duration_seconds_count/ {n += $2} END {printf "%f %d", s, n}'
 }
 # round_trip_ms BEFORE AFTER: the mean upstream round trip between two upstream_totals
 round_trip_ms() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
