@@ -32,9 +32,12 @@ async fn stats() -> HttpResponse {
     ))
 }
 
+/// Waits the configured latency. A tokio timer has a 1 ms tick and rounds up (20 ms became
+/// 21.7 ms here), so the wait sleeps a blocking-pool thread instead: within ~0.1 ms.
 async fn pause(latency: &Latency) {
     if !latency.0.is_zero() {
-        tokio::time::sleep(latency.0).await;
+        let wait = latency.0;
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! A sign-in is: `POST {base}/token` (password grant) proves the password; then
 //! `GET {base}/api/User?UserName=` finds the iMIS ID and `GET {base}/api/Party/{id}` reads the
-//! profile. The look-ups use a service account's token when one is configured (cached until
+//! profile; `GET {base}/api/Party?email=` looks for another record with the same primary address,
+//! unless Zendesk already links the member to it (`members::early`). Every request waits for one
+//! of the places `IMIS_MAX_IN_FLIGHT` allows. The look-ups use a service account's token when one is configured (cached until
 //! shortly before it expires, renewed once on a 401), else the member's own token.
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
