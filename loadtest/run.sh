@@ -293,7 +293,7 @@ done
   table_row query_20ms "$latency_connections"; table_row query_visit_20ms "$latency_connections"
   echo
   four=$(awk -v r="$rtt" 'BEGIN {printf "%.1f", 4 * r + 5}'); three=$(awk -v r="$rtt" 'BEGIN {printf "%.1f", 3 * r + 5}')
-  echo "- one upstream round trip as the bridge timed it (mean over first_20ms): **$rtt ms** (the fakes sleep 20 ms on a 1 ms timer)"
+  echo "- one upstream round trip as the bridge timed it (mean over first_20ms): **$rtt ms** (the fakes sleep 20 ms; the rest is HTTP work on both sides, the fakes sharing the client cores with wrk)"
   echo "- first sign-in, standard look-ups (Zendesk links the member; 3 round trips): p50 $(field first_20ms 2) ms against ≤ 85 ms (4 × 20 + 5): $(verdict "$(field first_20ms 2)" 85 "<=")"
   echo "- first visit to Zendesk, standard look-ups (4 round trips): p50 $(field first_visit_20ms 2) ms against ≤ 85 ms (4 × 20 + 5): $(verdict "$(field first_visit_20ms 2)" 85 "<="); against 4 measured round trips + 5 ms = $four ms: $(verdict "$(field first_visit_20ms 2)" "$four" "<=")"
   echo "- first sign-in, IQA profile query (3 round trips): p50 $(field query_20ms 2) ms against ≤ 65 ms (3 × 20 + 5): $(verdict "$(field query_20ms 2)" 65 "<="); against 3 measured round trips + 5 ms = $three ms: $(verdict "$(field query_20ms 2)" "$three" "<=")"

@@ -286,6 +286,41 @@ async fn with_a_profile_query_the_member_is_read_in_one_request_with_their_own_t
 }
 
 #[tokio::test]
+async fn without_a_shared_count_column_a_member_zendesk_links_still_costs_two_imis_requests() {
+    let app = sso_app(&[("IMIS_PROFILE_QUERY", "$/ZendeskSSO/Profile")]).await;
+    let member = Member::active();
+    let email = member.email.clone().expect("email");
+    given_hand_off(&app, "r-iqa-linked", &member, json!(member.username)).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/query")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": [
+            {"ID": member.id, "FullName": "Art Abingdon", "Email": email, "Status": "A"}]}})),
+        )
+        .mount(&app.imis)
+        .await;
+    app.given_zendesk_user(json!({"id": 77, "name": "Art", "email": email,
+        "external_id": member.id, "role": "end-user", "suspended": false}))
+        .await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "r-iqa-linked").await;
+    assert_eq!(response.status(), 200);
+    let calls: Vec<String> = app
+        .imis
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|r| r.url.path().trim_start_matches(IMIS_PREFIX).to_owned())
+        .collect();
+    assert_eq!(
+        calls,
+        ["/token", "/api/query"],
+        "no search for copies: Zendesk already links the member to the address"
+    );
+}
+
+#[tokio::test]
 async fn the_hand_off_is_throttled_per_address_and_bounded_in_size() {
     let app = sso_app(&[("THROTTLE_IP_FAILURES", "2")]).await;
     Mock::given(method("POST"))
