@@ -458,21 +458,6 @@ async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
     .await;
 }
 
-/// The iMIS and Zendesk paths `app`'s upstreams have received, in order.
-async fn upstream_paths(app: &TestApp) -> (Vec<String>, Vec<String>) {
-    let paths = |requests: Vec<wiremock::Request>| {
-        requests
-            .iter()
-            .map(|r| r.url.path().trim_start_matches(IMIS_PREFIX).to_owned())
-            .filter(|p| p != "/api/v2/remote_authentications")
-            .collect::<Vec<_>>()
-    };
-    (
-        paths(app.imis.received_requests().await.expect("recorded")),
-        paths(app.zendesk.received_requests().await.expect("recorded")),
-    )
-}
-
 #[tokio::test]
 async fn a_member_zendesk_already_links_to_their_address_costs_imis_no_search_for_copies() {
     let app = spawn_app().await;
@@ -487,7 +472,7 @@ async fn a_member_zendesk_already_links_to_their_address_costs_imis_no_search_fo
     let jwt = delivery(&response.text().await.expect("body")).jwt;
     assert_eq!(decode_claims(&jwt)["email"], email);
 
-    let (imis, zendesk) = upstream_paths(&app).await;
+    let (imis, zendesk) = (app.imis_paths().await, app.zendesk_paths().await);
     let party = format!("/api/Party/{}", member.id);
     assert_eq!(
         imis,
@@ -509,7 +494,7 @@ async fn a_member_zendesk_does_not_link_yet_is_searched_for_copies_of_their_addr
 
     assert_eq!(app.sign_in(&member, "").await.status(), 200);
 
-    let (imis, zendesk) = upstream_paths(&app).await;
+    let (imis, zendesk) = (app.imis_paths().await, app.zendesk_paths().await);
     assert_eq!(imis.len(), 4, "token, user, party and the search: {imis:?}");
     assert_eq!(imis.last().map(String::as_str), Some("/api/Party"));
     assert_eq!(

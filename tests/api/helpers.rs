@@ -511,6 +511,20 @@ impl TestApp {
         }
     }
 
+    /// The paths iMIS has received, in order, without the site folder (`/token`, `/api/User`).
+    pub async fn imis_paths(&self) -> Vec<String> {
+        paths_received(&self.imis, IMIS_PREFIX).await
+    }
+
+    /// The Zendesk API paths received, in order, without the start-up configuration reads.
+    pub async fn zendesk_paths(&self) -> Vec<String> {
+        paths_received(&self.zendesk, "")
+            .await
+            .into_iter()
+            .filter(|p| p != "/api/v2/remote_authentications")
+            .collect()
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
@@ -674,4 +688,14 @@ pub async fn wait_until_healthy(base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("{base} never became healthy");
+}
+
+async fn paths_received(server: &MockServer, prefix: &str) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|r| r.url.path().trim_start_matches(prefix).to_owned())
+        .collect()
 }

@@ -305,16 +305,8 @@ async fn without_a_shared_count_column_a_member_zendesk_links_still_costs_two_im
     let journey = start_journey(&app, "").await;
     let response = post_hand_off(&app, Some(&journey), "r-iqa-linked").await;
     assert_eq!(response.status(), 200);
-    let calls: Vec<String> = app
-        .imis
-        .received_requests()
-        .await
-        .expect("recorded")
-        .iter()
-        .map(|r| r.url.path().trim_start_matches(IMIS_PREFIX).to_owned())
-        .collect();
     assert_eq!(
-        calls,
+        app.imis_paths().await,
         ["/token", "/api/query"],
         "no search for copies: Zendesk already links the member to the address"
     );
