@@ -43,7 +43,30 @@ fn a_minimal_environment_gives_defaults() {
     };
     assert_eq!(imis.base_url.as_str(), "https://members.example.org/imis");
     assert_eq!(imis.timeout, Duration::from_millis(5000));
+    assert_eq!(imis.max_in_flight, 32);
+    assert_eq!(s.throttle.max_in_flight, 64);
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn the_caps_on_work_in_flight_are_whole_numbers_in_range() {
+    for (name, bad) in [
+        ("IMIS_MAX_IN_FLIGHT", "0"),
+        ("IMIS_MAX_IN_FLIGHT", "lots"),
+        ("IMIS_MAX_IN_FLIGHT", "10001"),
+        ("SIGN_IN_MAX_IN_FLIGHT", "0"),
+    ] {
+        let mut env = minimal();
+        env.push((name.to_owned(), bad.to_owned()));
+        let problems = Settings::from_vars(env).expect_err(bad).to_string();
+        assert!(problems.contains(name), "{name}={bad}: {problems}");
+    }
+    let mut env = minimal();
+    env.push(("IMIS_MAX_IN_FLIGHT".into(), "8".into()));
+    let DirectorySettings::Imis(imis) = Settings::from_vars(env).expect("valid").directory else {
+        panic!("imis")
+    };
+    assert_eq!(imis.max_in_flight, 8);
 }
 
 #[test]
