@@ -149,6 +149,21 @@ pub struct Member {
     pub email_sharing: email::Sharing,
 }
 
+#[cfg(test)]
+impl Member {
+    /// Art Abingdon (iMIS ID 20277, art@example.org), as the unit tests sign him in.
+    pub fn example() -> Self {
+        Self {
+            id: "20277".into(),
+            name: "Art Abingdon".into(),
+            email: "art@example.org".into(),
+            phone: None,
+            claims: MappedClaims::default(),
+            email_sharing: email::Sharing::default(),
+        }
+    }
+}
+
 /// Why an authenticated person may not sign in to the help centre.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

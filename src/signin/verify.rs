@@ -276,14 +276,7 @@ mod tests {
 
     fn link() -> PendingLink {
         PendingLink {
-            member: Member {
-                id: "20277".into(),
-                name: "Art".into(),
-                email: "art@example.org".into(),
-                phone: None,
-                claims: Default::default(),
-                email_sharing: Default::default(),
-            },
+            member: Member::example(),
             username: "art".into(),
             zendesk_user_id: 7,
         }

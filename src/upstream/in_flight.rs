@@ -75,7 +75,8 @@ impl InFlight {
     }
 
     /// Requests in flight now.
-    pub fn in_use(&self) -> usize {
+    #[cfg(test)]
+    fn in_use(&self) -> usize {
         self.cap - self.places.available_permits()
     }
 }

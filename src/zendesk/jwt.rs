@@ -75,12 +75,8 @@ mod tests {
 
     fn member(phone: Option<&str>) -> Member {
         Member {
-            id: "20277".into(),
-            name: "Art Abingdon".into(),
-            email: "art@example.org".into(),
             phone: phone.map(str::to_owned),
-            claims: MappedClaims::default(),
-            email_sharing: Default::default(),
+            ..Member::example()
         }
     }
 

@@ -66,12 +66,7 @@ async fn outgoing_calls_go_through_the_proxy_the_environment_names() {
     vars.insert("IMIS_BASE_URL".into(), "http://localhost:9/imis".into());
     vars.insert("HTTP_PROXY".into(), proxy.uri());
     vars.insert("NO_PROXY".into(), "127.0.0.1".into());
-    let out = std::process::Command::new(crate::helpers::BIN)
-        .arg("check")
-        .env_clear()
-        .envs(vars)
-        .output()
-        .expect("check runs");
+    let out = crate::helpers::run_command("check", vars);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

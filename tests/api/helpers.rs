@@ -298,12 +298,22 @@ pub async fn attempt_sign_in(
         .text()
         .await
         .expect("body");
-    let token = input_value(&page, "csrf_token").expect("the form has a CSRF token");
     let form_action = login_url.split('?').next().unwrap_or(login_url);
     let mut request = client.post(form_action);
     if let Some(ip) = forwarded_for {
         request = request.header("X-Forwarded-For", ip);
     }
+    post_credentials(request, &page, username, password).await
+}
+
+/// Posts the sign-in form of `page` (its CSRF token) with the credentials.
+async fn post_credentials(
+    request: reqwest::RequestBuilder,
+    page: &str,
+    username: &str,
+    password: &str,
+) -> Response {
+    let token = input_value(page, "csrf_token").expect("the form has a CSRF token");
     request
         .form(&[
             ("csrf_token", token.as_str()),
@@ -313,6 +323,16 @@ pub async fn attempt_sign_in(
         .send()
         .await
         .expect("POST /login")
+}
+
+/// Runs the binary's `command` with exactly the environment `vars`.
+pub fn run_command(command: &str, vars: HashMap<String, String>) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg(command)
+        .env_clear()
+        .envs(vars)
+        .output()
+        .expect("the command runs")
 }
 
 /// Like a browser: keeps cookies, does not follow redirects.
@@ -538,17 +558,13 @@ impl TestApp {
 
     /// Posts the sign-in form with the page's CSRF token.
     pub async fn submit_login(&self, page: &str, username: &str, password: &str) -> Response {
-        let token = input_value(page, "csrf_token").expect("the form has a CSRF token");
-        self.client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("username", username),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .expect("POST /login")
+        post_credentials(
+            self.client.post(self.url("/login")),
+            page,
+            username,
+            password,
+        )
+        .await
     }
 
     /// The whole sign-in: form, then credentials.

@@ -261,12 +261,7 @@ async fn check_says_whether_redis_answers_and_how_fast() {
         if let Some(url) = redis_url {
             vars.insert("REDIS_URL".into(), url);
         }
-        let out = std::process::Command::new(crate::helpers::BIN)
-            .arg("check")
-            .env_clear()
-            .envs(vars)
-            .output()
-            .expect("check runs");
+        let out = crate::helpers::run_command("check", vars);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let text = check("3", Some(url.clone()));

@@ -129,14 +129,7 @@ mod tests {
     use crate::zendesk::api::ZendeskRole;
 
     fn member() -> Member {
-        Member {
-            id: "20277".into(),
-            name: "Art".into(),
-            email: "art@example.org".into(),
-            phone: None,
-            claims: Default::default(),
-            email_sharing: Default::default(),
-        }
+        Member::example()
     }
 
     fn user(id: u64, email: &str, external_id: Option<&str>, role: ZendeskRole) -> ZendeskUser {
