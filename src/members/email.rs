@@ -26,8 +26,8 @@ pub fn same(a: &str, b: &str) -> bool {
 
 /// Whether another active member record has the same primary e-mail address. Only the member
 /// Zendesk already links to a shared address may sign in with it (an account-safety rule).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", from = "SharingWire")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Sharing {
     /// Searched: no other active record has it.
     #[default]
@@ -52,29 +52,37 @@ impl Sharing {
     }
 }
 
-/// Sessions sealed before `Sharing` existed carry `shares_primary_email: true/false`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SharingWire {
-    Flag(bool),
-    Named(SharingName),
+/// Sessions sealed before `Sharing` existed carry `shares_primary_email: true/false`. Read
+/// with a visitor rather than `#[serde(untagged)]`, which buffers the value and builds an
+/// error for each variant it rules out: this runs on every session re-use.
+impl<'de> Deserialize<'de> for Sharing {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SharingVisitor)
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SharingName {
-    Alone,
-    Shared,
-    NotSearched,
-}
+struct SharingVisitor;
 
-impl From<SharingWire> for Sharing {
-    fn from(wire: SharingWire) -> Self {
-        match wire {
-            SharingWire::Flag(shared) => Self::searched(shared),
-            SharingWire::Named(SharingName::Alone) => Self::Alone,
-            SharingWire::Named(SharingName::Shared) => Self::Shared,
-            SharingWire::Named(SharingName::NotSearched) => Self::NotSearched,
+impl serde::de::Visitor<'_> for SharingVisitor {
+    type Value = Sharing;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("\"alone\", \"shared\", \"not_searched\" or a boolean")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, shared: bool) -> Result<Sharing, E> {
+        Ok(Sharing::searched(shared))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Sharing, E> {
+        match name {
+            "alone" => Ok(Sharing::Alone),
+            "shared" => Ok(Sharing::Shared),
+            "not_searched" => Ok(Sharing::NotSearched),
+            other => Err(E::unknown_variant(
+                other,
+                &["alone", "shared", "not_searched"],
+            )),
         }
     }
 }
@@ -90,6 +98,7 @@ mod tests {
             ("false", Sharing::Alone),
             ("\"shared\"", Sharing::Shared),
             ("\"not_searched\"", Sharing::NotSearched),
+            ("\"alone\"", Sharing::Alone),
         ] {
             assert_eq!(serde_json::from_str::<Sharing>(json).expect(json), sharing);
         }
@@ -98,6 +107,9 @@ mod tests {
             serde_json::from_str::<Sharing>(&written).expect("read back"),
             Sharing::NotSearched
         );
+        for wrong in ["\"linked\"", "1", "null"] {
+            assert!(serde_json::from_str::<Sharing>(wrong).is_err(), "{wrong}");
+        }
         assert!(Sharing::NotSearched.needs_link() && !Sharing::Alone.needs_link());
     }
 

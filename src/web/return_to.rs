@@ -85,6 +85,14 @@ impl ReturnToPolicy {
         if raw.len() > MAX_RETURN_TO_LEN {
             return Err(Rejection::TooLong);
         }
+        if is_plain_path(raw) {
+            return Ok(raw.to_owned());
+        }
+        self.check_fully(raw)
+    }
+
+    /// Every rule, for anything but a plain path.
+    fn check_fully(&self, raw: &str) -> Result<String, Rejection> {
         if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(Rejection::ControlCharacters);
         }
@@ -154,6 +162,18 @@ impl ReturnToPolicy {
     }
 }
 
+/// What Zendesk sends on almost every visit: a path such as `/hc/en-us/requests`, only letters,
+/// digits, `-`, `_` and single `/`s. Nothing in it can be decoded, resolved or read as another
+/// host, so it is forwarded as it is without parsing it (on every session re-use). Anything else,
+/// a dot, a `%`, a query, takes the full check.
+fn is_plain_path(raw: &str) -> bool {
+    raw.starts_with('/')
+        && !raw.contains("//")
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
+}
+
 /// Percent-decodes until nothing changes (at most a few rounds), lossily.
 fn fully_decoded(raw: &str) -> String {
     let mut current = raw.to_owned();
@@ -176,6 +196,36 @@ mod tests {
     fn policy() -> ReturnToPolicy {
         let zendesk = Url::parse("https://acme.zendesk.com").expect("url");
         ReturnToPolicy::new(&zendesk, "acme", &["help.acme.org".to_owned()])
+    }
+
+    proptest::proptest! {
+        /// The shortcut for plain paths keeps exactly what the full rules would keep.
+        #[test]
+        fn a_plain_path_is_kept_as_the_full_rules_keep_it(raw in "/[a-zA-Z0-9_/-]{0,40}") {
+            let p = policy();
+            proptest::prop_assert_eq!(p.check(&raw), p.check_fully(&raw));
+        }
+    }
+
+    #[test]
+    fn plain_paths_take_the_shortcut_and_nothing_else_does() {
+        for plain in ["/", "/hc/en-us/requests", "/agent/tickets/12_3-x"] {
+            assert!(is_plain_path(plain), "{plain}");
+        }
+        for other in [
+            "",
+            "hc/en-us",
+            "//evil.example",
+            "/a//b",
+            "/hc/../x",
+            "/hc/%2e%2e/x",
+            "/hc?x=1",
+            "/hc#top",
+            "/h\\c",
+            "https://acme.zendesk.com/hc",
+        ] {
+            assert!(!is_plain_path(other), "{other}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The bridge's two cookies, both sealed (AES-256-GCM, the cookie crate's private jar keyed from
-//! `SESSION_KEY`), `HttpOnly`, `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https, and scoped to
+//! The bridge's two cookies, both sealed (AES-256-GCM keyed from `SESSION_KEY`, in the cookie
+//! crate's private-cookie format), `HttpOnly`, `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https, and scoped to
 //! `Path=/login`:
 //! - [`SESSION_COOKIE`] carries the signed-in [`Member`] so a return visit needs no password
 //!   and no upstream call;
@@ -11,8 +11,14 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use actix_web::HttpRequest;
-use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::cookie::{Cookie, Key, SameSite};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -84,16 +90,25 @@ struct Sealed<T> {
     v: T,
 }
 
-/// Seals and opens the bridge's cookies.
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// Seals and opens the bridge's cookies. The format is the cookie crate's private cookie
+/// (base64 of nonce ‖ ciphertext ‖ tag, the cookie's name as associated data), so cookies sealed
+/// by earlier releases, which used its `PrivateJar`, still open. Unlike the jar, the cipher is
+/// keyed once, not per cookie, and nothing is copied into a jar first: opening the session is
+/// on every re-use.
 #[derive(Clone)]
 pub struct CookieSealer {
-    key: Key,
+    aead: Aes256Gcm,
     secure: bool,
 }
 
 impl CookieSealer {
     pub fn new(key: Key, secure: bool) -> Self {
-        Self { key, secure }
+        // `Key::encryption` is always 32 bytes, AES-256's key length.
+        let aead = Aes256Gcm::new_from_slice(key.encryption()).expect("32-byte encryption key");
+        Self { aead, secure }
     }
 
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
@@ -113,25 +128,35 @@ impl CookieSealer {
         ttl: Duration,
     ) -> anyhow::Result<Cookie<'static>> {
         let exp = unix_now() + ttl.as_secs() as i64;
-        let json = serde_json::to_string(&Sealed { exp, v: value })?;
-        let mut cookie = self.cookie(name, json);
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let mut data = Vec::with_capacity(256);
+        data.extend_from_slice(&nonce);
+        serde_json::to_writer(&mut data, &Sealed { exp, v: value })?;
+        let tag = self
+            .aead
+            .encrypt_in_place_detached(&Nonce::from(nonce), name.as_bytes(), &mut data[NONCE_LEN..])
+            .map_err(|_| anyhow::anyhow!("the cookie {name} could not be sealed"))?;
+        data.extend_from_slice(&tag);
+        let mut cookie = self.cookie(name, BASE64.encode(&data));
         cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
             ttl.as_secs() as i64
         ));
-        let mut jar = CookieJar::new();
-        jar.private_mut(&self.key).add(cookie);
-        jar.get(name)
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("the cookie jar lost the sealed cookie"))
+        Ok(cookie)
     }
 
     /// The value of a cookie this bridge sealed, if it is present, authentic and unexpired.
     pub fn open<T: DeserializeOwned>(&self, req: &HttpRequest, name: &str) -> Option<T> {
-        let cookie = request_cookie(req, name)?;
-        let mut jar = CookieJar::new();
-        jar.add_original(cookie);
-        let plain = jar.private(&self.key).get(name)?;
-        let sealed: Sealed<T> = serde_json::from_str(plain.value()).ok()?;
+        let sealed = request_cookie(req, name)?;
+        let mut data = BASE64.decode(sealed.as_bytes()).ok()?;
+        let (nonce, rest) = data.split_at_mut_checked(NONCE_LEN)?;
+        let nonce: [u8; NONCE_LEN] = (*nonce).try_into().ok()?;
+        let (plain, tag) = rest.split_at_mut_checked(rest.len().checked_sub(TAG_LEN)?)?;
+        let tag: [u8; TAG_LEN] = (*tag).try_into().ok()?;
+        self.aead
+            .decrypt_in_place_detached(&Nonce::from(nonce), name.as_bytes(), plain, &Tag::from(tag))
+            .ok()?;
+        let sealed: Sealed<T> = serde_json::from_slice(plain).ok()?;
         (sealed.exp > unix_now()).then_some(sealed.v)
     }
 
@@ -143,10 +168,10 @@ impl CookieSealer {
     }
 }
 
-/// The cookie `name` from the request's `Cookie` headers. Unlike `HttpRequest::cookie`, which
-/// parses and percent-decodes every cookie the browser sent (the session hot path's largest
-/// single cost after the kernel's), only the wanted value is decoded, and only if it needs it.
-fn request_cookie(req: &HttpRequest, name: &str) -> Option<Cookie<'static>> {
+/// The value of cookie `name` from the request's `Cookie` headers. Unlike `HttpRequest::cookie`,
+/// which parses and percent-decodes every cookie the browser sent, only the wanted value is
+/// decoded, and only if it needs it.
+fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<Cow<'r, str>> {
     let value = req
         .headers()
         .get_all(actix_web::http::header::COOKIE)
@@ -155,15 +180,14 @@ fn request_cookie(req: &HttpRequest, name: &str) -> Option<Cookie<'static>> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(n, _)| n.trim() == name)
         .map(|(_, value)| value.trim())?;
-    let value = if value.contains('%') {
+    if value.contains('%') {
         percent_encoding::percent_decode_str(value)
             .decode_utf8()
-            .ok()?
-            .into_owned()
+            .ok()
+            .map(|decoded| Cow::Owned(decoded.into_owned()))
     } else {
-        value.to_owned()
-    };
-    Some(Cookie::new(name.to_owned(), value))
+        Some(Cow::Borrowed(value))
+    }
 }
 
 pub use crate::ids::new_token;
@@ -239,6 +263,45 @@ mod tests {
             .insert_header((actix_web::http::header::COOKIE, "other=1; =2; broken"))
             .to_http_request();
         assert_eq!(s.open::<String>(&req, LOGIN_COOKIE), None);
+    }
+
+    #[test]
+    fn cookies_sealed_by_the_cookie_crates_private_jar_still_open_and_the_jar_opens_ours() {
+        // Sessions sealed by earlier releases (the jar) must survive an upgrade, and a rollback.
+        use actix_web::cookie::CookieJar;
+        let key = Key::generate();
+        let s = CookieSealer::new(key.clone(), true);
+        let json = serde_json::json!({ "exp": unix_now() + 60, "v": "from-the-jar" }).to_string();
+        let mut jar = CookieJar::new();
+        jar.private_mut(&key).add(Cookie::new(LOGIN_COOKIE, json));
+        let old = jar.get(LOGIN_COOKIE).expect("sealed by the jar").clone();
+        let req = TestRequest::default().cookie(old).to_http_request();
+        assert_eq!(
+            s.open::<String>(&req, LOGIN_COOKIE).as_deref(),
+            Some("from-the-jar")
+        );
+
+        let ours = s
+            .seal(LOGIN_COOKIE, &"ours".to_owned(), Duration::from_secs(60))
+            .expect("sealed");
+        let mut jar = CookieJar::new();
+        jar.add_original(ours);
+        let plain = jar
+            .private(&key)
+            .get(LOGIN_COOKIE)
+            .expect("the jar opens it");
+        assert!(
+            plain.value().contains("\"v\":\"ours\""),
+            "{}",
+            plain.value()
+        );
+        // The name is bound in: the same value under another name does not open.
+        let moved = Cookie::new(
+            SESSION_COOKIE,
+            jar.get(LOGIN_COOKIE).expect("kept").value().to_owned(),
+        );
+        let req = TestRequest::default().cookie(moved).to_http_request();
+        assert_eq!(s.open::<String>(&req, SESSION_COOKIE), None);
     }
 
     #[test]

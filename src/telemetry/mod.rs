@@ -9,6 +9,10 @@ use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+mod json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -54,22 +58,22 @@ where
 {
     let filter =
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let result = match format {
-        LogFormat::Json => json_subscriber::fmt()
-            .with_env_filter(filter())
-            .with_writer(writer)
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+    let installed = match format {
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(filter())
+            .with(json::JsonLayer::new(writer))
+            .try_init()
+            .is_ok(),
         LogFormat::Pretty => tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(writer)
             .compact()
-            .try_init(),
+            .try_init()
+            .is_ok(),
     };
-    // Already installed (a second application in the same process): keep the first.
-    let _ = result;
+    // Not installed when one already is (a second application in the same process): the first
+    // one stays.
+    let _ = installed;
 }
 
 /// What the access line says beyond the request itself, filled in by the web layer's metrics
