@@ -16,7 +16,6 @@ use std::io::Write as _;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
@@ -82,8 +81,7 @@ where
             };
             let (line, scratch) = &mut *buffers;
             line.clear();
-            let normalized = event.normalized_metadata();
-            let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
+            let metadata = event.metadata();
             line.push_str("{\"level\":\"");
             line.push_str(metadata.level().as_str());
             line.push('"');
@@ -120,47 +118,37 @@ struct JsonFields<'a> {
 }
 
 impl JsonFields<'_> {
-    fn key(&mut self, field: &Field) -> bool {
-        // What the `log` crate's records carry about themselves (the line has its target).
-        if field.name().starts_with("log.") {
-            return false;
-        }
+    fn key(&mut self, field: &Field) {
         self.line.push(',');
         push_str_value(self.line, field.name());
         self.line.push(':');
-        true
     }
 }
 
 impl Visit for JsonFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.key(field) {
-            push_str_value(self.line, value);
-        }
+        self.key(field);
+        push_str_value(self.line, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.key(field) {
-            self.line.push_str(if value { "true" } else { "false" });
-        }
+        self.key(field);
+        self.line.push_str(if value { "true" } else { "false" });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.key(field) {
-            let _ = write!(self.line, "{value}");
-        }
+        self.key(field);
+        let _ = write!(self.line, "{value}");
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.key(field) {
-            let _ = write!(self.line, "{value}");
-        }
+        self.key(field);
+        let _ = write!(self.line, "{value}");
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if self.key(field) {
-            push_f64(self.line, value);
-        }
+        self.key(field);
+        push_f64(self.line, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -168,11 +156,10 @@ impl Visit for JsonFields<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.key(field) {
-            self.scratch.clear();
-            let _ = write!(self.scratch, "{value:?}");
-            push_str_value(self.line, self.scratch);
-        }
+        self.key(field);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value:?}");
+        push_str_value(self.line, self.scratch);
     }
 }
 
@@ -278,23 +265,14 @@ mod tests {
     }
 
     #[test]
-    fn an_event_outside_any_span_has_no_span_and_a_log_record_keeps_its_own_target() {
-        let lines = lines_of(|| {
-            tracing::warn!(target: "config", "no span here");
-            let record = tracing_log::log::Record::builder()
-                .target("reqwest::connect")
-                .level(tracing_log::log::Level::Warn)
-                .args(format_args!("from the log crate"))
-                .build();
-            tracing_log::log::Log::log(&tracing_log::LogTracer::new(), &record);
-        });
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert_eq!(lines[0]["level"], "WARN");
-        assert!(lines[0].get("span").is_none(), "{}", lines[0]);
-        assert_eq!(lines[1]["target"], "reqwest::connect");
-        assert_eq!(lines[1]["message"], "from the log crate");
-        let keys: Vec<&String> = lines[1].as_object().expect("object").keys().collect();
-        assert!(keys.iter().all(|k| !k.starts_with("log.")), "{keys:?}");
+    fn an_event_outside_any_span_has_no_span() {
+        let lines = lines_of(|| tracing::warn!(target: "config", "no span here"));
+        let [line] = lines.as_slice() else {
+            panic!("one line: {lines:?}")
+        };
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["message"], "no span here");
+        assert!(line.get("span").is_none(), "{line}");
     }
 
     #[test]

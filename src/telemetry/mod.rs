@@ -10,7 +10,6 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 mod json;
 
@@ -59,11 +58,15 @@ where
     let filter =
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let installed = match format {
-        LogFormat::Json => tracing_subscriber::registry()
-            .with(filter())
-            .with(json::JsonLayer::new(writer))
-            .try_init()
-            .is_ok(),
+        // Records of crates that log through `log` are not bridged into these lines: a
+        // dependency's debug output may carry cookie or token values (the secrets-in-logs test
+        // runs at trace level).
+        LogFormat::Json => tracing::subscriber::set_global_default(
+            tracing_subscriber::registry()
+                .with(filter())
+                .with(json::JsonLayer::new(writer)),
+        )
+        .is_ok(),
         LogFormat::Pretty => tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_writer(writer)
