@@ -133,10 +133,7 @@ pub async fn run(
     let result = crate::members::early::listen(listener, async {
         let identity = identify.await?;
         member_id = Some(identity.member_id().to_owned());
-        // Boxed: a sign-in waiting for its place (`identify`) then holds a small future, not
-        // one sized for every look-up below (tens of KiB), so a flood of waiting sign-ins
-        // costs little memory.
-        Box::pin(complete(&attempt, identity)).await
+        complete(&attempt, identity).await
     })
     .await;
     audit(&attempt, member_id.as_deref(), &result);
@@ -153,33 +150,60 @@ impl Identity {
     }
 }
 
-/// admit → safety → mint.
+/// A session between re-checks goes straight to the token; anything else is admitted and
+/// checked first.
+///
+/// Only the second is boxed: its future is sized for every look-up it may await (tens of KiB),
+/// so a sign-in waiting for its place (`identify`) holds a small future and a flood of them
+/// costs little memory, while a session re-use, the hot path, allocates none of it.
 async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, Failure> {
-    let state = attempt.state;
-    let mut verified = None;
-    let (mut session, changed, recheck) = match identity {
+    match identity {
+        Identity::Session(session) if session.is_fresh(attempt.state.session_recheck) => {
+            reuse(attempt, session).await
+        }
+        identity => Box::pin(admit_and_check(attempt, identity)).await,
+    }
+}
+
+/// Between re-checks a session costs no upstream call, but Zendesk's configuration is judged
+/// for every token all the same.
+async fn reuse(attempt: &Attempt<'_>, session: Session) -> Result<Granted, Failure> {
+    let safety = &attempt.state.safety;
+    let gate = match safety.settled_gate() {
+        Some(settled) => settled,
+        None => Box::pin(safety.gate()).await,
+    };
+    gate.map_err(Failure::denied)?;
+    grant(attempt, session, false)
+}
+
+/// admit → safety → mint, for a member read just now (or read again: a session past
+/// `SESSION_RECHECK_SECS`).
+async fn admit_and_check(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, Failure> {
+    let (session, verified) = match identity {
         Identity::Profile { profile, username } => {
             let member = admit(attempt, profile)?;
-            (Session::new(member, username), true, true)
+            (Session::new(member, username), None)
         }
-        Identity::Verified(link) => {
-            verified = Some(link.zendesk_user_id);
-            (Session::new(link.member, link.username), true, true)
-        }
-        Identity::Session(session) if session.is_fresh(state.session_recheck) => {
-            (session, false, false)
-        }
-        Identity::Session(stale) => (reread(attempt, stale).await?, true, true),
+        Identity::Verified(link) => (
+            Session::new(link.member, link.username),
+            Some(link.zendesk_user_id),
+        ),
+        Identity::Session(stale) => (reread(attempt, stale).await?, None),
     };
-    if recheck {
-        let allowed = state.safety.check(&session.member).await;
-        let allowed = note_allowed(attempt, &session.member, allowed)?;
-        first_link(attempt, &session, allowed.unlinked_end_user, verified).await?;
-    } else {
-        // Between re-checks a session costs no upstream call, but Zendesk's configuration is
-        // judged for every token all the same.
-        state.safety.gate().await.map_err(Failure::denied)?;
-    }
+    let allowed = attempt.state.safety.check(&session.member).await;
+    let allowed = note_allowed(attempt, &session.member, allowed)?;
+    first_link(attempt, &session, allowed.unlinked_end_user, verified).await?;
+    grant(attempt, session, true)
+}
+
+/// The token for `session`'s member, in the locale Zendesk asked for.
+fn grant(
+    attempt: &Attempt<'_>,
+    mut session: Session,
+    session_changed: bool,
+) -> Result<Granted, Failure> {
+    let state = attempt.state;
     state
         .policy
         .apply_locale(&mut session.member, attempt.locale_id);
@@ -190,7 +214,7 @@ async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, 
     Ok(Granted {
         jwt,
         session,
-        session_changed: changed,
+        session_changed,
     })
 }
 

@@ -279,14 +279,21 @@ impl SafetyGuard {
         }
     }
 
+    /// [`SafetyGuard::gate`] without waiting, while Zendesk's verdict is settled (one atomic
+    /// load: the session hot path); `None` when it has to be read first.
+    pub fn settled_gate(&self) -> Option<Result<(), Denial>> {
+        match self.settled.load(Ordering::Acquire) {
+            SETTLED_SAFE => Some(Ok(())),
+            SETTLED_UNSAFE => Some(Err(Denial::ZendeskConfigUnsafe)),
+            _ => None,
+        }
+    }
+
     /// The part of the rules that needs no look-up: Zendesk's configuration is safe (read again
     /// now if it is not verified yet). Strict mode refuses while it cannot be read.
     pub async fn gate(&self) -> Result<(), Denial> {
-        // The hot path: one atomic load while the verdict is settled.
-        match self.settled.load(Ordering::Acquire) {
-            SETTLED_SAFE => return Ok(()),
-            SETTLED_UNSAFE => return Err(Denial::ZendeskConfigUnsafe),
-            _ => {}
+        if let Some(settled) = self.settled_gate() {
+            return settled;
         }
         let verdict = match self.verdict() {
             ConfigVerdict::Unverified { .. } => self.verify_config().await,
