@@ -9,7 +9,7 @@
 //! into each subsystem's settings; [`commands`] are the command-line commands.
 //!
 //! Modules depend downward only: `web` → `signin` → (`members`, `policy`, `zendesk`) →
-//! (`upstream`, `mail`, `metrics`, `audit`, `clock`, `ids`).
+//! (`upstream`, `mail`, `metrics`, `audit`, `clock`, `ids`, `sealing`).
 
 pub mod audit;
 pub mod canonical;
@@ -21,6 +21,7 @@ pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod policy;
+pub mod sealing;
 pub mod shared;
 pub mod signin;
 pub mod startup;

@@ -3,10 +3,10 @@
 //! session id — and every stored value that describes a member is sealed (AES-256-GCM).
 //! `{zsb}` is a hash tag: every key lands in one slot, so the scripts also run on Redis Cluster.
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::sealing::Sealer;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -16,7 +16,7 @@ pub type Digest = [u8; 16];
 #[derive(Clone)]
 pub struct KeyMaker {
     mac: HmacSha256,
-    aead: Aes256Gcm,
+    values: Sealer,
 }
 
 impl KeyMaker {
@@ -33,7 +33,7 @@ impl KeyMaker {
         let values = derive(b"values");
         Self {
             mac: <HmacSha256 as Mac>::new_from_slice(&names).expect("HMAC takes any key length"),
-            aead: Aes256Gcm::new_from_slice(&values).expect("32-byte key"),
+            values: Sealer::new(&values.into()),
         }
     }
 
@@ -58,20 +58,12 @@ impl KeyMaker {
 
     /// `plain`, encrypted and authenticated, with its random nonce in front.
     pub fn seal(&self, plain: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let sealed = self
-            .aead
-            .encrypt(&Nonce::from(nonce), plain)
-            .map_err(|_| anyhow::anyhow!("sealing failed"))?;
-        Ok([nonce.as_slice(), &sealed].concat())
+        self.values.seal(b"", plain)
     }
 
     /// What [`KeyMaker::seal`] sealed, if it is authentic.
-    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
-        let (nonce, body) = sealed.split_at_checked(12)?;
-        let nonce: [u8; 12] = nonce.try_into().ok()?;
-        self.aead.decrypt(&Nonce::from(nonce), body).ok()
+    pub fn open(&self, sealed: Vec<u8>) -> Option<Vec<u8>> {
+        self.values.open(b"", sealed)
     }
 }
 
@@ -90,7 +82,10 @@ mod tests {
         assert_ne!(digest, KeyMaker::new(&[8u8; 64]).digest("user", &[b"ada"]));
         let sealed = keys.seal(b"ada@example.org").expect("sealed");
         assert!(!sealed.windows(3).any(|w| w == b"ada"));
-        assert_eq!(keys.open(&sealed).as_deref(), Some(&b"ada@example.org"[..]));
-        assert_eq!(KeyMaker::new(&[8u8; 64]).open(&sealed), None);
+        assert_eq!(
+            keys.open(sealed.clone()).as_deref(),
+            Some(&b"ada@example.org"[..])
+        );
+        assert_eq!(KeyMaker::new(&[8u8; 64]).open(sealed), None);
     }
 }

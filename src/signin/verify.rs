@@ -176,7 +176,7 @@ impl Verifications {
         let stored = self
             .shared
             .keys
-            .open(&sealed)
+            .open(sealed)
             .and_then(|plain| serde_json::from_slice::<StoredPending>(&plain).ok());
         let Some(stored) = stored else {
             return Ok(Confirmation::Expired);

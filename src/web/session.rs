@@ -1,6 +1,6 @@
 //! The bridge's two cookies, both sealed (AES-256-GCM keyed from `SESSION_KEY`, in the cookie
-//! crate's private-cookie format), `HttpOnly`, `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https, and scoped to
-//! `Path=/login`:
+//! crate's private-cookie format), `HttpOnly`, `SameSite=Lax`, `Secure` when `PUBLIC_URL` is
+//! https, and scoped to `Path=/login`:
 //! - [`SESSION_COOKIE`] carries the signed-in [`Member`] so a return visit needs no password
 //!   and no upstream call;
 //! - [`LOGIN_COOKIE`] carries the sign-in attempt: the CSRF token and the validated
@@ -15,14 +15,13 @@ use std::borrow::Cow;
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, Key, SameSite};
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::unix_now;
+use crate::sealing::Sealer;
 
 pub const SESSION_COOKIE: &str = "zsb_session";
 pub const LOGIN_COOKIE: &str = "zsb_login";
@@ -90,25 +89,27 @@ struct Sealed<T> {
     v: T,
 }
 
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
-
-/// Seals and opens the bridge's cookies. The format is the cookie crate's private cookie
-/// (base64 of nonce ‖ ciphertext ‖ tag, the cookie's name as associated data), so cookies sealed
+/// Seals and opens the bridge's cookies: base64 of [`Sealer`]'s nonce ‖ ciphertext ‖ tag, the
+/// cookie's name as associated data. That is the cookie crate's private cookie, so cookies sealed
 /// by earlier releases, which used its `PrivateJar`, still open. Unlike the jar, the cipher is
 /// keyed once, not per cookie, and nothing is copied into a jar first: opening the session is
 /// on every re-use.
 #[derive(Clone)]
 pub struct CookieSealer {
-    aead: Aes256Gcm,
+    sealer: Sealer,
     secure: bool,
 }
 
 impl CookieSealer {
     pub fn new(key: Key, secure: bool) -> Self {
-        // `Key::encryption` is always 32 bytes, AES-256's key length.
-        let aead = Aes256Gcm::new_from_slice(key.encryption()).expect("32-byte encryption key");
-        Self { aead, secure }
+        let encryption: &[u8; 32] = key
+            .encryption()
+            .try_into()
+            .expect("a cookie Key's encryption half is 32 bytes");
+        Self {
+            sealer: Sealer::new(encryption),
+            secure,
+        }
     }
 
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
@@ -128,19 +129,9 @@ impl CookieSealer {
         ttl: Duration,
     ) -> anyhow::Result<Cookie<'static>> {
         let exp = unix_now() + ttl.as_secs() as i64;
-        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS), as the cookie crate's
-        // jar used: a system call per cookie was 1.5 % of the session hot path.
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::Rng::fill_bytes(&mut rand::rng(), &mut nonce);
-        let mut data = Vec::with_capacity(256);
-        data.extend_from_slice(&nonce);
-        serde_json::to_writer(&mut data, &Sealed { exp, v: value })?;
-        let tag = self
-            .aead
-            .encrypt_in_place_detached(&Nonce::from(nonce), name.as_bytes(), &mut data[NONCE_LEN..])
-            .map_err(|_| anyhow::anyhow!("the cookie {name} could not be sealed"))?;
-        data.extend_from_slice(&tag);
-        let mut cookie = self.cookie(name, BASE64.encode(&data));
+        let json = serde_json::to_vec(&Sealed { exp, v: value })?;
+        let sealed = self.sealer.seal(name.as_bytes(), &json)?;
+        let mut cookie = self.cookie(name, BASE64.encode(sealed));
         cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
             ttl.as_secs() as i64
         ));
@@ -149,16 +140,11 @@ impl CookieSealer {
 
     /// The value of a cookie this bridge sealed, if it is present, authentic and unexpired.
     pub fn open<T: DeserializeOwned>(&self, req: &HttpRequest, name: &str) -> Option<T> {
-        let sealed = request_cookie(req, name)?;
-        let mut data = BASE64.decode(sealed.as_bytes()).ok()?;
-        let (nonce, rest) = data.split_at_mut_checked(NONCE_LEN)?;
-        let nonce: [u8; NONCE_LEN] = (*nonce).try_into().ok()?;
-        let (plain, tag) = rest.split_at_mut_checked(rest.len().checked_sub(TAG_LEN)?)?;
-        let tag: [u8; TAG_LEN] = (*tag).try_into().ok()?;
-        self.aead
-            .decrypt_in_place_detached(&Nonce::from(nonce), name.as_bytes(), plain, &Tag::from(tag))
-            .ok()?;
-        let sealed: Sealed<T> = serde_json::from_slice(plain).ok()?;
+        let value = request_cookie(req, name)?;
+        let plain = self
+            .sealer
+            .open(name.as_bytes(), BASE64.decode(value.as_bytes()).ok()?)?;
+        let sealed: Sealed<T> = serde_json::from_slice(&plain).ok()?;
         (sealed.exp > unix_now()).then_some(sealed.v)
     }
 
