@@ -38,8 +38,8 @@ impl<W> JsonLayer<W> {
 struct SpanJson(String);
 
 thread_local! {
-    /// The line being written, and scratch space for values that must be formatted first.
-    static BUFFERS: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+    /// The line being written, reused by every event on this thread.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 impl<S, W> Layer<S> for JsonLayer<W>
@@ -52,114 +52,124 @@ where
         let mut json = String::with_capacity(64);
         json.push_str("\"name\":");
         push_str_value(&mut json, attrs.metadata().name());
-        let mut scratch = String::new();
-        attrs.record(&mut JsonFields {
-            line: &mut json,
-            scratch: &mut scratch,
-        });
+        attrs.record(&mut JsonFields(&mut json));
         span.extensions_mut().insert(SpanJson(json));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        if let Some(SpanJson(json)) = extensions.get_mut::<SpanJson>() {
-            let mut scratch = String::new();
-            values.record(&mut JsonFields {
-                line: json,
-                scratch: &mut scratch,
-            });
+        if let Some(SpanJson(json)) = span.extensions_mut().get_mut::<SpanJson>() {
+            values.record(&mut JsonFields(json));
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        BUFFERS.with(|buffers| {
-            // An event logged while this thread formats a line (from a `Debug` impl) is dropped
-            // rather than corrupting the line.
-            let Ok(mut buffers) = buffers.try_borrow_mut() else {
-                return;
-            };
-            let (line, scratch) = &mut *buffers;
-            line.clear();
-            let metadata = event.metadata();
-            line.push_str("{\"level\":\"");
-            line.push_str(metadata.level().as_str());
-            line.push('"');
-            if let Some(span) = ctx.event_span(event)
-                && let Some(SpanJson(json)) = span.extensions().get::<SpanJson>()
-            {
-                line.push_str(",\"span\":{");
-                line.push_str(json);
-                line.push('}');
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => {
+                self.write_line(&mut line, event, &ctx);
+                // A line far longer than usual does not keep its memory for the thread's life.
+                if line.capacity() > 16 * 1024 {
+                    *line = String::new();
+                }
             }
-            line.push_str(",\"target\":");
-            push_str_value(line, metadata.target());
-            line.push_str(",\"timestamp\":\"");
-            let _ = SystemTime.format_time(&mut Writer::new(line));
-            line.push('"');
-            event.record(&mut JsonFields { line, scratch });
-            line.push_str("}\n");
-            let _ = self
-                .writer
-                .make_writer_for(event.metadata())
-                .write_all(line.as_bytes());
-            // A line far longer than usual does not keep its memory for the life of the thread.
-            if line.capacity() > 16 * 1024 {
-                *line = String::new();
-            }
+            // An event logged while this thread writes a line (from a `Debug` impl) gets a
+            // line of its own: nothing is dropped.
+            Err(_) => self.write_line(&mut String::new(), event, &ctx),
         });
     }
 }
 
-/// Appends `,"name":value` for each field visited.
-struct JsonFields<'a> {
-    line: &'a mut String,
-    scratch: &'a mut String,
+impl<W> JsonLayer<W>
+where
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    fn write_line<S>(&self, line: &mut String, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        line.clear();
+        let metadata = event.metadata();
+        line.push_str("{\"level\":\"");
+        line.push_str(metadata.level().as_str());
+        line.push('"');
+        if let Some(span) = ctx.event_span(event)
+            && let Some(SpanJson(json)) = span.extensions().get::<SpanJson>()
+        {
+            line.push_str(",\"span\":{");
+            line.push_str(json);
+            line.push('}');
+        }
+        line.push_str(",\"target\":");
+        push_str_value(line, metadata.target());
+        line.push_str(",\"timestamp\":\"");
+        let _ = SystemTime.format_time(&mut Writer::new(line));
+        line.push('"');
+        event.record(&mut JsonFields(line));
+        line.push_str("}\n");
+        let _ = self
+            .writer
+            .make_writer_for(metadata)
+            .write_all(line.as_bytes());
+    }
 }
+
+/// Appends `,"name":value` for each field visited.
+struct JsonFields<'a>(&'a mut String);
 
 impl JsonFields<'_> {
     fn key(&mut self, field: &Field) {
-        self.line.push(',');
-        push_str_value(self.line, field.name());
-        self.line.push(':');
+        self.0.push(',');
+        push_str_value(self.0, field.name());
+        self.0.push(':');
     }
 }
 
 impl Visit for JsonFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.key(field);
-        push_str_value(self.line, value);
+        push_str_value(self.0, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.key(field);
-        self.line.push_str(if value { "true" } else { "false" });
+        self.0.push_str(if value { "true" } else { "false" });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.key(field);
-        let _ = write!(self.line, "{value}");
+        let _ = write!(self.0, "{value}");
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.key(field);
-        let _ = write!(self.line, "{value}");
+        let _ = write!(self.0, "{value}");
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
-        push_f64(self.line, value);
+        push_f64(self.0, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.record_debug(field, &format_args!("{value}"));
     }
 
+    /// Formatted straight into the line, escaped on the way.
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value:?}");
-        push_str_value(self.line, self.scratch);
+        self.0.push('"');
+        let _ = write!(Escaping(self.0), "{value:?}");
+        self.0.push('"');
+    }
+}
+
+/// Escapes what is formatted into it as the inside of a JSON string.
+struct Escaping<'a>(&'a mut String);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        push_escaped(self.0, text);
+        Ok(())
     }
 }
 
@@ -176,6 +186,11 @@ fn push_f64(line: &mut String, value: f64) {
 /// `value` as a JSON string: quoted, with `"`, `\` and control characters escaped.
 fn push_str_value(line: &mut String, value: &str) {
     line.push('"');
+    push_escaped(line, value);
+    line.push('"');
+}
+
+fn push_escaped(line: &mut String, value: &str) {
     let mut plain_from = 0;
     for (at, c) in value.char_indices() {
         let escaped = match c {
@@ -197,7 +212,6 @@ fn push_str_value(line: &mut String, value: &str) {
         plain_from = at + c.len_utf8();
     }
     line.push_str(&value[plain_from..]);
-    line.push('"');
 }
 
 #[cfg(test)]
@@ -273,6 +287,22 @@ mod tests {
         assert_eq!(line["level"], "WARN");
         assert_eq!(line["message"], "no span here");
         assert!(line.get("span").is_none(), "{line}");
+    }
+
+    #[test]
+    fn an_event_logged_while_this_thread_writes_a_line_gets_its_own_line() {
+        // As when a value's `Debug` logs: the thread's line buffer is in use.
+        let lines = lines_of(|| {
+            LINE.with(|line| {
+                let _in_use = line.borrow_mut();
+                tracing::info!(target: "inner", value = ?"a \"quoted\" value", "inner");
+            })
+        });
+        let [line] = lines.as_slice() else {
+            panic!("one line: {lines:?}")
+        };
+        assert_eq!(line["target"], "inner");
+        assert_eq!(line["value"], "\"a \\\"quoted\\\" value\"");
     }
 
     #[test]

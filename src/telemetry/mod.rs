@@ -57,26 +57,25 @@ where
 {
     let filter =
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let installed = match format {
+    match format {
         // Records of crates that log through `log` are not bridged into these lines: a
         // dependency's debug output may carry cookie or token values (the secrets-in-logs test
         // runs at trace level).
-        LogFormat::Json => tracing::subscriber::set_global_default(
-            tracing_subscriber::registry()
-                .with(filter())
-                .with(json::JsonLayer::new(writer)),
-        )
-        .is_ok(),
-        LogFormat::Pretty => tracing_subscriber::fmt()
-            .with_env_filter(filter())
-            .with_writer(writer)
-            .compact()
-            .try_init()
-            .is_ok(),
-    };
-    // Not installed when one already is (a second application in the same process): the first
-    // one stays.
-    let _ = installed;
+        LogFormat::Json => {
+            let _ = tracing::subscriber::set_global_default(
+                tracing_subscriber::registry()
+                    .with(filter())
+                    .with(json::JsonLayer::new(writer)),
+            );
+        }
+        LogFormat::Pretty => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(writer)
+                .compact()
+                .try_init();
+        }
+    }
 }
 
 /// What the access line says beyond the request itself, filled in by the web layer's metrics
