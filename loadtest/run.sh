@@ -41,11 +41,16 @@ fi
 bin=${BRIDGE_BIN:-target/release/zendesk-sso-bridge}
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+scratch=$(mktemp -d) # wrk scripts and the cookie jar; removed on exit
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
 trap cleanup EXIT
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-lua=$(mktemp -d)
+lua=$scratch
 cat >"$lua/report.lua" <<'LUA'
 done = function(summary, latency, requests)
   local s = summary.duration / 1e6
@@ -136,7 +141,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == "<=") ? v <= t : v >= t; print (v == "-" ? "not measured" : ok ? "**met**" : "**not met**") }'; }
 
 # A sign-in form (login cookie + CSRF token) to replay, and single sign-ins with curl.
-jar=$(mktemp)
+jar=$scratch/cookies
 form() { # form PORT
   page=$(curl -s -c "$jar" "http://127.0.0.1:$1/login")
   CSRF=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page")

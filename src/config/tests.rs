@@ -120,9 +120,8 @@ fn plain_http_is_refused_except_for_this_machine() {
 
 #[test]
 fn secrets_can_come_from_files_but_not_from_both_places() {
-    let dir = std::env::temp_dir().join(format!("zsb-config-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("secret");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("secret");
     std::fs::write(&path, "from-a-file-secret-that-is-long-enough-to-pass\n").expect("write");
     let mut v = minimal();
     v.retain(|(k, _)| k != "ZENDESK_JWT_SECRET");

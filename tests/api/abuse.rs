@@ -91,21 +91,21 @@ async fn a_browser_zendesk_keeps_sending_back_is_stopped_with_advice() {
     assert_eq!(event["member_id"], member.id);
 }
 
-/// A members file with one member, `ada`, for a bridge started as its own process.
-fn members_file() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("zsb-abuse-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("dir");
+/// A members file with one member, `ada`, for a bridge started as its own process; removed
+/// when the returned value is dropped.
+fn members_file() -> tempfile::TempPath {
     let hash = zendesk_sso_bridge::members::file::hash_password("right").expect("hash");
-    let path = dir.join("members.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[member]]\nid = \"1001\"\nusername = \"ada\"\npassword_hash = \"{hash}\"\n\
-             name = \"Ada Lovelace\"\nemail = \"ada@example.org\"\n"
-        ),
-    )
-    .expect("members file");
-    path
+    let mut file = tempfile::Builder::new()
+        .prefix("zsb-members-")
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    let text = format!(
+        "[[member]]\nid = \"1001\"\nusername = \"ada\"\npassword_hash = \"{hash}\"\n\
+         name = \"Ada Lovelace\"\nemail = \"ada@example.org\"\n"
+    );
+    std::io::Write::write_all(&mut file, text.as_bytes()).expect("members file");
+    file.into_temp_path()
 }
 
 /// The bridge as its own process (so its memory is its own), with `extra` settings.

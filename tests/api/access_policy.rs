@@ -42,14 +42,24 @@ prefix = "imis_"
 member_since = { attribute = "JoinDate", type = "date" }
 "#;
 
-fn policy_file(text: &str) -> String {
-    let path = std::env::temp_dir().join(format!("zsb-policy-{}.toml", uuid::Uuid::new_v4()));
-    std::fs::write(&path, text).expect("write policy");
-    path.display().to_string()
+/// A policy file that is removed when the returned value is dropped (it is read at start-up).
+fn policy_file(text: &str) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix("zsb-policy-")
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    std::io::Write::write_all(&mut file, text.as_bytes()).expect("write policy");
+    file.into_temp_path()
+}
+
+fn path_str(path: &tempfile::TempPath) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
 }
 
 async fn app_with_policy() -> TestApp {
-    spawn_app_with(&[("POLICY_FILE", &policy_file(POLICY))]).await
+    let policy = policy_file(POLICY);
+    spawn_app_with(&[("POLICY_FILE", path_str(&policy))]).await
 }
 
 async fn group_lookups(app: &TestApp) -> usize {
@@ -171,7 +181,7 @@ fn an_invalid_policy_file_stops_start_up_with_line_and_fix() {
         ("ZENDESK_JWT_SECRET", "secret"),
         ("ZENDESK_API_OAUTH_TOKEN", "t"),
         ("IMIS_BASE_URL", imis_uri),
-        ("POLICY_FILE", path.as_str()),
+        ("POLICY_FILE", path_str(&path)),
     ];
     let err = Settings::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .expect_err("invalid");
@@ -189,7 +199,7 @@ fn an_invalid_policy_file_stops_start_up_with_line_and_fix() {
         (
             k.to_string(),
             if *k == "POLICY_FILE" {
-                forbidden.clone()
+                path_str(&forbidden).to_string()
             } else {
                 v.to_string()
             },
@@ -241,7 +251,7 @@ async fn policy_explain_shows_the_data_and_the_deciding_rule() {
             &imis,
             &zendesk,
             &[
-                ("POLICY_FILE", policy.as_str()),
+                ("POLICY_FILE", path_str(&policy)),
                 ("IMIS_SERVICE_USERNAME", "svc"),
                 ("IMIS_SERVICE_PASSWORD", "pw"),
             ],

@@ -293,10 +293,9 @@ async fn check_shows_the_token_a_given_member_would_get() {
     let imis = MockServer::start().await;
     let zendesk = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
-    let dir = std::env::temp_dir().join(format!("zsb-check-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = tempfile::tempdir().expect("temp dir");
     let hash = zendesk_sso_bridge::members::file::hash_password("pw").expect("hash");
-    let members = dir.join("members.toml");
+    let members = dir.path().join("members.toml");
     std::fs::write(
         &members,
         format!(
@@ -305,7 +304,7 @@ async fn check_shows_the_token_a_given_member_would_get() {
         ),
     )
     .expect("members");
-    let policy = dir.join("policy.toml");
+    let policy = dir.path().join("policy.toml");
     std::fs::write(
         &policy,
         "[claims.tags]\nfrom = [\"member_type\", \"groups\"]\nprefix = \"imis_\"\n",
