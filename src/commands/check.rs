@@ -311,7 +311,19 @@ impl Report {
             Err(detail) => self.push("imis sso client", Status::Failed, detail),
         }
         match client.check_page().await {
-            Ok(detail) => self.push("imis sso page", Status::Ok, detail),
+            Ok(page) => {
+                self.push("imis sso page", Status::Ok, page.detail);
+                if page.hides_origin && !client.accepts_origin(Some("null")) {
+                    self.push(
+                        "imis sso origin",
+                        Status::Warning,
+                        "IMIS_SSO_PAGE_URL answers with a Referrer-Policy (no-referrer or \
+                         same-origin) under which browsers post the hand-off with `Origin: null`, \
+                         which the bridge refuses: let the page send its origin, or add `null` to \
+                         IMIS_SSO_ALLOWED_ORIGINS",
+                    );
+                }
+            }
             Err(detail) => self.push("imis sso page", Status::Failed, detail),
         }
     }

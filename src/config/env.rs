@@ -68,6 +68,7 @@ pub(super) struct RawSettings {
     pub(super) imis_sso_client_id_file: Option<String>,
     pub(super) imis_sso_client_secret: Option<String>,
     pub(super) imis_sso_client_secret_file: Option<String>,
+    pub(super) imis_sso_allowed_origins: Option<String>,
     pub(super) imis_logout_url: Option<String>,
     pub(super) imis_profile_query: Option<String>,
     pub(super) imis_profile_columns: Option<String>,

@@ -52,6 +52,7 @@ impl Validator {
                 "is required with IMIS_SSO_*: the hand-off is exchanged at IMIS_BASE_URL/token",
             );
         }
+        let allowed_origins = self.allowed_origins(raw, page_url.as_ref(), base.as_ref());
         let (client_id, client_secret) = client?;
         let mut token_url = base?;
         let path = format!("{}/token", token_url.path().trim_end_matches('/'));
@@ -61,6 +62,7 @@ impl Validator {
             token_url,
             client_id: client_id.expose_secret().to_owned(),
             client_secret,
+            allowed_origins,
             timeout: match imis_timeout {
                 Some(timeout) => timeout,
                 None => Duration::from_millis(self.number(
@@ -72,6 +74,31 @@ impl Validator {
                 )),
             },
         })
+    }
+
+    /// Where a hand-off may be posted from: the origins of `IMIS_SSO_PAGE_URL` and
+    /// `IMIS_BASE_URL`, and those in `IMIS_SSO_ALLOWED_ORIGINS` (`null` included, if listed).
+    fn allowed_origins(
+        &mut self,
+        raw: &RawSettings,
+        page: Option<&Url>,
+        base: Option<&Url>,
+    ) -> Vec<String> {
+        let mut origins: Vec<String> = page
+            .into_iter()
+            .chain(base)
+            .map(|url| url.origin().ascii_serialization())
+            .collect();
+        let listed = non_empty(raw.imis_sso_allowed_origins.as_deref()).unwrap_or_default();
+        for entry in listed.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match parse_origin(entry) {
+                Ok(origin) => origins.push(origin),
+                Err(why) => self.problem("IMIS_SSO_ALLOWED_ORIGINS", why),
+            }
+        }
+        origins.sort();
+        origins.dedup();
+        origins
     }
 
     /// `SIGN_IN_METHOD`: `imis_sso` when the `IMIS_SSO_*` settings are present, else `password`.
@@ -101,5 +128,66 @@ impl Validator {
     /// `IMIS_LOGOUT_URL`: iMIS's SingleLogout page, visited after a normal sign-out.
     pub(super) fn imis_logout_url(&mut self, raw: &RawSettings) -> Option<Url> {
         non_empty(raw.imis_logout_url.as_deref()).and_then(|v| self.web_url("IMIS_LOGOUT_URL", v))
+    }
+}
+
+/// One `IMIS_SSO_ALLOWED_ORIGINS` entry, as browsers write it in `Origin`:
+/// `scheme://host[:port]` (lower case, no default port), or `null`.
+fn parse_origin(entry: &str) -> Result<String, String> {
+    if entry.eq_ignore_ascii_case("null") {
+        return Ok("null".into());
+    }
+    let not_an_origin = || {
+        format!(
+            "`{entry}` is not an origin: write it as a browser sends it, like `https://members.example.org` (scheme, host and port only), or `null`"
+        )
+    };
+    let url = Url::parse(entry).map_err(|_| not_an_origin())?;
+    if !matches!(url.scheme(), "https" | "http")
+        || url.host().is_none()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(not_an_origin());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::parse_origin;
+
+    #[test]
+    fn origins_are_written_as_browsers_send_them() {
+        assert_eq!(
+            parse_origin("https://Members.Example.org:443").as_deref(),
+            Ok("https://members.example.org")
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            parse_origin("https://members.example.org/").as_deref(),
+            Ok("https://members.example.org")
+        );
+        assert_eq!(parse_origin("NULL").as_deref(), Ok("null"));
+    }
+
+    #[test]
+    fn anything_but_an_origin_is_refused() {
+        for entry in [
+            "https://members.example.org/ZendeskSSO",
+            "https://members.example.org?x=1",
+            "members.example.org",
+            "ftp://members.example.org",
+            "https://user@members.example.org",
+            "*",
+        ] {
+            assert!(parse_origin(entry).is_err(), "{entry}");
+        }
     }
 }

@@ -313,3 +313,37 @@ fn the_known_variables_are_the_fields_the_environment_is_read_into() {
     let unique: std::collections::BTreeSet<_> = known.iter().collect();
     assert_eq!(unique.len(), known.len(), "no variable twice");
 }
+
+#[test]
+fn a_hand_off_may_come_from_the_member_sites_origins_and_those_listed() {
+    let mut v = minimal();
+    v.extend(vars(&[
+        (
+            "IMIS_SSO_PAGE_URL",
+            "https://www.members.example.org/ZendeskSSO",
+        ),
+        ("IMIS_SSO_CLIENT_ID", "bridge"),
+        ("IMIS_SSO_CLIENT_SECRET", "secret"),
+    ]));
+    let s = Settings::from_vars(v.clone()).expect("valid");
+    let origins = &s.sso.as_ref().expect("sso").allowed_origins;
+    assert_eq!(
+        origins,
+        &[
+            "https://members.example.org",
+            "https://www.members.example.org"
+        ]
+    );
+
+    v.push((
+        "IMIS_SSO_ALLOWED_ORIGINS".into(),
+        "https://portal.example.org, https://members.example.org/ZendeskSSO".into(),
+    ));
+    let err = Settings::from_vars(v).expect_err("a page is not an origin");
+    assert_eq!(err.problems[0].variable, "IMIS_SSO_ALLOWED_ORIGINS");
+    assert!(
+        err.problems[0].message.contains("/ZendeskSSO"),
+        "{}",
+        err.problems[0].message
+    );
+}

@@ -40,6 +40,8 @@ pub enum Failure {
     HandOffExpired,
     #[error("a member-site hand-off this bridge did not start")]
     HandOffUnsolicited,
+    #[error("a member-site hand-off posted from a page that is not the member site's")]
+    HandOffForeignOrigin,
     #[error("the code entered is not the one sent")]
     WrongCode,
     #[error("the code expired, was used, or ran out of tries")]
@@ -108,6 +110,7 @@ impl Failure {
             Failure::WrongCode => "wrong_code",
             Failure::HandOffExpired => "imis_sso_expired",
             Failure::HandOffUnsolicited => "imis_sso_unsolicited",
+            Failure::HandOffForeignOrigin => "imis_sso_foreign_origin",
             Failure::CodeExpired => "code_expired",
             Failure::Unexpected { .. } => "unexpected",
         }

@@ -80,6 +80,7 @@ pub fn settings(
             ))?,
             client_id: DEMO_CLIENT_ID.into(),
             client_secret: SecretString::from(crate::ids::new_token()?),
+            allowed_origins: vec![member_site.origin().ascii_serialization()],
             timeout: std::time::Duration::from_secs(5),
         }),
         sign_in_method: SignInMethod::Both,

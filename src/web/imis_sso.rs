@@ -4,8 +4,10 @@
 //! sends the browser to iMIS's page holding the Single Sign-On content item. iMIS signs the
 //! member in on its own page if needed, then its content item POSTs `refresh_token` to
 //! `POST /imis/sso` ([`hand_off`]): a cross-site top-level POST with no `state`, so the journey
-//! cookie is `SameSite=None; Secure` and scoped to `/imis/sso`, and it is used once. The
-//! exchanged member then goes through the one sign-in pipeline like any other.
+//! cookie is `SameSite=None; Secure` and scoped to `/imis/sso`, and it is used once. Its `Origin`
+//! must be the member site's ([`SsoClient::accepts_origin`]), so a page elsewhere cannot post its
+//! own refresh token into a journey this browser started. The exchanged member then goes through
+//! the one sign-in pipeline like any other.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tracing_actix_web::RequestId;
 use uuid::Uuid;
 
-use crate::members::imis::sso::{Grant, HandOffError};
+use crate::members::imis::sso::{Grant, HandOffError, SsoClient};
 use crate::signin::{self, Attempt, Failure, Identity, Way};
 use crate::web::AppState;
 use crate::web::i18n::Lang;
@@ -31,6 +33,8 @@ const JOURNEY_PATH: &str = "/imis/sso";
 pub const JOURNEY_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// A refresh token is an opaque string of a few hundred characters at most.
 const MAX_REFRESH_TOKEN_LEN: usize = 4096;
+/// How much of a refused `Origin` the admin's log line shows.
+const MAX_LOGGED_ORIGIN_LEN: usize = 200;
 
 /// A journey the bridge started: where the member was going, and its one-use id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +46,14 @@ pub struct Journey {
 #[derive(Deserialize)]
 pub struct HandOffForm {
     refresh_token: Option<SecretString>,
+}
+
+/// What a hand-off request says about where it came from.
+struct Provenance<'a> {
+    /// It carried the journey cookie of a journey this bridge started (and not yet used).
+    solicited: bool,
+    /// Its `Origin` header; `Some("")` when the header is not readable text.
+    origin: Option<&'a str>,
 }
 
 /// Remembers the journey and sends the browser to the member site's SSO page.
@@ -111,7 +123,14 @@ pub async fn hand_off(
         way: Way::MemberSite,
         locale_id: destination.locale_id.as_deref(),
     };
-    let identify = identify(&req, &state, form.into_inner(), journey.is_some());
+    let provenance = Provenance {
+        solicited: journey.is_some(),
+        origin: req
+            .headers()
+            .get(header::ORIGIN)
+            .map(|v| v.to_str().unwrap_or_default()),
+    };
+    let identify = identify(&req, &state, form.into_inner(), provenance);
     let mut response = match signin::run(attempt, identify).await {
         Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
         Err(failure) => hand_off_failure_page(&state, lang, &failure),
@@ -127,11 +146,11 @@ async fn identify(
     req: &HttpRequest,
     state: &AppState,
     form: HandOffForm,
-    solicited: bool,
+    provenance: Provenance<'_>,
 ) -> Result<Identity, Failure> {
     let ip = client_ip(req, &state.trusted_proxies);
     let reservation = state.throttle.reserve(ip, None).await?;
-    let exchanged = exchange(state, form, solicited).await;
+    let exchanged = exchange(state, form, provenance).await;
     match &exchanged {
         Ok(_) => reservation.succeeded().await,
         // A refused hand-off stays counted against the address.
@@ -148,20 +167,23 @@ async fn identify(
     Ok(Identity::Profile { profile, username })
 }
 
-/// The refresh token of a hand-off we started, exchanged once with iMIS.
-async fn exchange(state: &AppState, form: HandOffForm, solicited: bool) -> Result<Grant, Failure> {
-    if !solicited {
-        return Err(Failure::HandOffUnsolicited);
-    }
+/// The refresh token of a hand-off we started, posted from the member site, exchanged once
+/// with iMIS.
+async fn exchange(
+    state: &AppState,
+    form: HandOffForm,
+    provenance: Provenance<'_>,
+) -> Result<Grant, Failure> {
+    let sso = state
+        .sso
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no IMIS_SSO_* settings"))?;
+    check_provenance(sso, &provenance)?;
     let token = form
         .refresh_token
         .filter(|t| !t.expose_secret().trim().is_empty())
         .filter(|t| t.expose_secret().len() <= MAX_REFRESH_TOKEN_LEN)
         .ok_or(Failure::BadRequest)?;
-    let sso = state
-        .sso
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("no IMIS_SSO_* settings"))?;
     match sso.exchange(&token).await {
         Ok(grant) => Ok(grant),
         Err(HandOffError::Expired) => Err(Failure::HandOffExpired),
@@ -174,6 +196,27 @@ async fn exchange(state: &AppState, form: HandOffForm, solicited: bool) -> Resul
     }
 }
 
+/// A hand-off must come from the member site's page, in a journey this bridge started.
+fn check_provenance(sso: &SsoClient, provenance: &Provenance<'_>) -> Result<(), Failure> {
+    if !sso.accepts_origin(provenance.origin) {
+        let origin = provenance.origin.unwrap_or_default();
+        let shown: String = origin.chars().take(MAX_LOGGED_ORIGIN_LEN).collect();
+        tracing::warn!(
+            target: "audit",
+            event = "imis_sso_foreign_origin",
+            origin = %shown,
+            allowed = %sso.allowed_origins().join(","),
+            "a hand-off was posted from a page that is not the member site's and was refused; \
+             if this origin is your member site's, add it to IMIS_SSO_ALLOWED_ORIGINS"
+        );
+        return Err(Failure::HandOffForeignOrigin);
+    }
+    if !provenance.solicited {
+        return Err(Failure::HandOffUnsolicited);
+    }
+    Ok(())
+}
+
 fn hand_off_failure_page(state: &AppState, lang: Lang, failure: &Failure) -> HttpResponse {
     match failure {
         Failure::HandOffExpired => state.pages.message(
@@ -181,7 +224,7 @@ fn hand_off_failure_page(state: &AppState, lang: Lang, failure: &Failure) -> Htt
             lang,
             &MessagePage::hand_off_expired(),
         ),
-        Failure::HandOffUnsolicited => state.pages.message(
+        Failure::HandOffUnsolicited | Failure::HandOffForeignOrigin => state.pages.message(
             StatusCode::FORBIDDEN,
             lang,
             &MessagePage::hand_off_unsolicited(),

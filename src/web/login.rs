@@ -58,9 +58,10 @@ pub fn status_of(failure: &Failure) -> StatusCode {
         Failure::BadRequest | Failure::MissingCredentials | Failure::WrongCode => {
             StatusCode::BAD_REQUEST
         }
-        Failure::CodeExpired | Failure::HandOffExpired | Failure::HandOffUnsolicited => {
-            StatusCode::FORBIDDEN
-        }
+        Failure::CodeExpired
+        | Failure::HandOffExpired
+        | Failure::HandOffUnsolicited
+        | Failure::HandOffForeignOrigin => StatusCode::FORBIDDEN,
         Failure::VerificationNeeded(_) => StatusCode::OK,
         Failure::InvalidCredentials => StatusCode::UNAUTHORIZED,
         Failure::FormExpired { .. } | Failure::Refused(_) | Failure::PolicyDenied { .. } => {
@@ -90,7 +91,9 @@ pub fn failure_page(failure: &Failure, pages: &MemberPages, lang: Lang) -> HttpR
             MessagePage::code_expired()
         }
         Failure::HandOffExpired => MessagePage::hand_off_expired(),
-        Failure::HandOffUnsolicited => MessagePage::hand_off_unsolicited(),
+        Failure::HandOffUnsolicited | Failure::HandOffForeignOrigin => {
+            MessagePage::hand_off_unsolicited()
+        }
         Failure::Refused(refusal) => MessagePage::refused(*refusal),
         Failure::PolicyDenied { message } => MessagePage::policy_denied(message.clone()),
         Failure::Throttled { retry_after } => {

@@ -369,6 +369,7 @@ async fn check_verifies_the_member_site_client_without_a_member() {
     ] {
         assert!(text.contains(line), "`{line}` missing:\n{text}");
     }
+    assert!(!text.contains("imis sso origin"), "{text}");
 
     let imis_refusing = MockServer::start().await;
     Mock::given(method("POST"))
@@ -382,4 +383,42 @@ async fn check_verifies_the_member_site_client_without_a_member() {
         text.contains("✗ imis sso client") && text.contains("IMIS_SSO_CLIENT_ID"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn check_warns_when_the_member_sites_page_would_hide_its_origin() {
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&imis)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/ZendeskSSO")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Referrer-Policy", "no-referrer")
+                .set_body_string("<html>sign in</html>"),
+        )
+        .mount(&imis)
+        .await;
+    let page = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    let mut sso = vec![
+        ("IMIS_SSO_PAGE_URL", page.as_str()),
+        ("IMIS_SSO_CLIENT_ID", "bridge-app"),
+        ("IMIS_SSO_CLIENT_SECRET", "s3cret"),
+    ];
+    let out = run(&imis, &zendesk, &sso, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("! imis sso origin") && text.contains("IMIS_SSO_ALLOWED_ORIGINS"),
+        "{text}"
+    );
+
+    sso.push(("IMIS_SSO_ALLOWED_ORIGINS", "null"));
+    let out = run(&imis, &zendesk, &sso, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("imis sso origin"), "chosen: {text}");
 }

@@ -7,16 +7,18 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
     IMIS_PREFIX, Member, TestApp, audit_events_for, decode_claims, delivery, form, has_input,
-    log_text, page_text, spawn_app_with,
+    log_lines, log_text, page_text, spawn_app_with,
 };
 
 const CLIENT_ID: &str = "zendesk-bridge";
 const CLIENT_SECRET: &str = "client-secret-from-imis";
+/// The member site: `IMIS_SSO_PAGE_URL`'s origin, which the browser sends on iMIS's POST.
+const MEMBER_SITE: &str = "http://127.0.0.1:9";
+const SSO_PAGE: &str = "http://127.0.0.1:9/imis/ZendeskSSO";
 
 async fn sso_app(extra: &[(&str, &str)]) -> TestApp {
-    let page = "http://127.0.0.1:9/imis/ZendeskSSO";
     let mut vars = vec![
-        ("IMIS_SSO_PAGE_URL", page),
+        ("IMIS_SSO_PAGE_URL", SSO_PAGE),
         ("IMIS_SSO_CLIENT_ID", CLIENT_ID),
         ("IMIS_SSO_CLIENT_SECRET", CLIENT_SECRET),
     ];
@@ -47,10 +49,7 @@ async fn given_hand_off(app: &TestApp, refresh_token: &str, member: &Member, use
 async fn start_journey(app: &TestApp, query: &str) -> String {
     let response = app.get(&format!("/login{query}")).await;
     assert_eq!(response.status(), 303, "to the member site");
-    assert_eq!(
-        response.headers()["location"],
-        "http://127.0.0.1:9/imis/ZendeskSSO"
-    );
+    assert_eq!(response.headers()["location"], SSO_PAGE);
     let cookie = response
         .headers()
         .get_all("set-cookie")
@@ -65,9 +64,20 @@ async fn start_journey(app: &TestApp, query: &str) -> String {
     cookie.split(';').next().expect("pair").to_owned()
 }
 
-/// iMIS's content item posts the refresh token, cross-site.
+/// iMIS's content item posts the refresh token, cross-site, from the member site's page.
 async fn post_hand_off(
     app: &TestApp,
+    journey: Option<&str>,
+    refresh_token: &str,
+) -> reqwest::Response {
+    post_hand_off_from(app, Some(MEMBER_SITE), journey, refresh_token).await
+}
+
+/// A browser posts the refresh token to `/imis/sso` from a page whose origin is `origin`
+/// (`None`: a client that sends no `Origin` header).
+async fn post_hand_off_from(
+    app: &TestApp,
+    origin: Option<&str>,
     journey: Option<&str>,
     refresh_token: &str,
 ) -> reqwest::Response {
@@ -75,10 +85,24 @@ async fn post_hand_off(
         .post(app.url("/imis/sso"))
         .header("Sec-Fetch-Site", "cross-site")
         .form(&[("refresh_token", refresh_token)]);
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
     if let Some(journey) = journey {
         request = request.header("Cookie", journey);
     }
     request.send().await.expect("POST /imis/sso")
+}
+
+/// How many exchanges reached iMIS's `/token`.
+async fn exchanges(app: &TestApp) -> usize {
+    app.imis
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.url.path().ends_with("/token"))
+        .count()
 }
 
 #[tokio::test]
@@ -152,6 +176,97 @@ async fn a_hand_off_the_bridge_did_not_start_is_refused_without_asking_imis() {
     let page = response.text().await.expect("body");
     assert!(!has_input(&page, "jwt"));
     assert!(page_text(&page).contains("not started here"));
+}
+
+#[tokio::test]
+async fn a_page_elsewhere_cannot_post_its_own_hand_off_into_a_members_journey() {
+    let app = sso_app(&[]).await;
+    // The attacker signed in to the member site as themselves and kept their refresh token.
+    let attacker = Member::active();
+    app.given_member(&attacker).await;
+    given_hand_off(
+        &app,
+        "attackers-own-token",
+        &attacker,
+        json!(attacker.username),
+    )
+    .await;
+    // The victim's browser started a journey (sent to the member site's sign-in page) and the
+    // attacker's page posts the attacker's token into it.
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off_from(
+        &app,
+        Some("https://attacker.example"),
+        Some(&journey),
+        "attackers-own-token",
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    let page = response.text().await.expect("body");
+    assert!(
+        !has_input(&page, "jwt"),
+        "no token for the attacker's account"
+    );
+    assert!(page_text(&page).contains("not started here"));
+    assert_eq!(exchanges(&app).await, 0, "the token never reaches iMIS");
+    let lines = log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["target"] == "audit" && l["reason"] == "imis_sso_foreign_origin"),
+        "the sign-in's audit event says why"
+    );
+    let admin = lines
+        .iter()
+        .find(|l| l["event"] == "imis_sso_foreign_origin")
+        .expect("a line for the admin");
+    assert_eq!(admin["origin"], "https://attacker.example");
+    let allowed = admin["allowed"].as_str().expect("allowed origins");
+    assert!(allowed.split(',').any(|o| o == MEMBER_SITE), "{allowed}");
+    assert!(!log_text().contains("attackers-own-token"));
+}
+
+#[tokio::test]
+async fn the_member_sites_own_origins_and_those_listed_are_accepted() {
+    let app = sso_app(&[(
+        "IMIS_SSO_ALLOWED_ORIGINS",
+        "https://www.members.example.org/, null",
+    )])
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    let imis_origin = app.imis.uri();
+    for (i, origin) in [
+        Some("https://www.members.example.org"),
+        Some("null"),
+        Some(MEMBER_SITE),
+        // IMIS_BASE_URL's origin: sites whose page and API share a host.
+        Some(imis_origin.as_str()),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let token = format!("refresh-{i}");
+        given_hand_off(&app, &token, &member, json!(member.username)).await;
+        let journey = start_journey(&app, "").await;
+        let response = post_hand_off_from(&app, origin, Some(&journey), &token).await;
+        assert_eq!(response.status(), 200, "from {origin:?}");
+        assert!(has_input(&response.text().await.expect("body"), "jwt"));
+    }
+}
+
+#[tokio::test]
+async fn an_origin_hidden_by_the_page_is_refused_unless_listed() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_hand_off(&app, "r", &member, json!(member.username)).await;
+    let journey = start_journey(&app, "").await;
+    // `Origin: null`: what any page with `Referrer-Policy: no-referrer` sends.
+    let response = post_hand_off_from(&app, Some("null"), Some(&journey), "r").await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(exchanges(&app).await, 0);
 }
 
 #[tokio::test]

@@ -77,3 +77,50 @@ test('a hand-off the bridge did not start mints nothing', async () => {
   assert.equal(await page.locator('input[name="jwt"]').count(), 0);
   await context.close();
 });
+
+test("a page elsewhere cannot post the attacker's own hand-off into a journey this browser started", async () => {
+  // The attacker signs in to the member site as themselves and keeps the refresh token its
+  // Single Sign-On content item posts, instead of letting it reach the bridge.
+  const attackerContext = await browser.newContext();
+  const attacker = await attackerContext.newPage();
+  attacker.setDefaultTimeout(10_000);
+  let stolen;
+  const kept = new Promise((resolve) => {
+    attacker.route('**/imis/sso', async (route) => {
+      stolen = new URLSearchParams(route.request().postData() ?? '').get('refresh_token');
+      await route.abort();
+      resolve();
+    });
+  });
+  await attacker.goto(`${base}/login`);
+  await attacker.getByRole('link', { name: 'Sign in with your member account' }).click();
+  await attacker.getByLabel('User name').fill('grace');
+  await attacker.getByLabel('Password').fill('hopper-demo');
+  await attacker.getByRole('button', { name: 'Sign in' }).click();
+  await kept;
+  assert.ok(stolen, "the attacker holds a real refresh token of their own");
+  await attackerContext.close();
+
+  // The member's browser starts a journey and is on the member site's sign-in page...
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${base}/login?return_to=${encodeURIComponent(`${base}/_simulator/hc/requests`)}`);
+  await page.getByRole('link', { name: 'Sign in with your member account' }).click();
+  await page.waitForURL(/\/_member_site\/signin/);
+  // ...when a page on another site posts the attacker's token, with the journey cookie.
+  await page.route('http://attacker.test/**', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<form id="f" method="post" action="${base}/imis/sso">
+        <input name="refresh_token" value="${stolen}"></form>
+        <script>document.getElementById('f').submit()</script>`,
+    }),
+  );
+  await page.goto('http://attacker.test/');
+  await page.waitForURL(`${base}/imis/sso`);
+  const text = await page.locator('body').innerText();
+  assert.match(text, /not started here/);
+  assert.equal(await page.locator('input[name="jwt"]').count(), 0, "not signed in as the attacker");
+  await context.close();
+});

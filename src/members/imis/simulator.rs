@@ -83,6 +83,9 @@ fn page(template: &impl Template, form_action: &str) -> HttpResponse {
         Ok(body) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
+            // Browsers' default, as on an iMIS site that sets none: the hand-off's POST then
+            // carries the member site's `Origin`.
+            .insert_header((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
                 format!("default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self' {form_action}; frame-ancestors 'none'"),

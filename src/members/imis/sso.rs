@@ -24,6 +24,9 @@ pub struct SsoSettings {
     pub token_url: Url,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The `Origin`s a hand-off may be posted from, as browsers write them (`IMIS_SSO_PAGE_URL`'s
+    /// and `IMIS_BASE_URL`'s, and `IMIS_SSO_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
     pub timeout: std::time::Duration,
 }
 
@@ -74,6 +77,24 @@ impl SsoClient {
 
     pub fn page_url(&self) -> &Url {
         &self.settings.page_url
+    }
+
+    /// Whether a hand-off whose `Origin` header is `origin` may come from the member site.
+    /// Browsers send `Origin` on every cross-site POST, so a page elsewhere that posts its own
+    /// refresh token into a journey this browser started (login CSRF) is told apart by it. A
+    /// request without the header (no browser sends none) is left to the journey cookie.
+    pub fn accepts_origin(&self, origin: Option<&str>) -> bool {
+        origin.is_none_or(|origin| {
+            self.settings
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        })
+    }
+
+    /// The origins a hand-off may be posted from, for the admin's log line.
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.settings.allowed_origins
     }
 
     /// Exchanges the refresh token iMIS posted, once (a refresh token is not retried).
@@ -149,15 +170,69 @@ impl SsoClient {
         }
     }
 
-    /// For `check`: the page with the Single Sign-On content item answers.
-    pub async fn check_page(&self) -> Result<String, String> {
+    /// For `check`: the page with the Single Sign-On content item answers, and whether its
+    /// `Referrer-Policy` makes browsers post the hand-off with `Origin: null`.
+    pub async fn check_page(&self) -> Result<PageReading, String> {
         let page = self.settings.page_url.clone();
         match self.http.get(page.clone()).send().await {
             Ok(r) if r.status().is_server_error() || r.status().as_u16() == 404 => {
                 Err(format!("{page} answered {}", r.status()))
             }
-            Ok(r) => Ok(format!("{page} answered {}", r.status())),
+            Ok(r) => Ok(PageReading {
+                detail: format!("{page} answered {}", r.status()),
+                hides_origin: r
+                    .headers()
+                    .get(reqwest::header::REFERRER_POLICY)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(hides_origin),
+            }),
             Err(e) => Err(format!("{page} could not be reached: {e}")),
         }
+    }
+}
+
+/// What `check` read from `IMIS_SSO_PAGE_URL`.
+pub struct PageReading {
+    pub detail: String,
+    /// Its `Referrer-Policy` makes browsers send `Origin: null` on its cross-site POST.
+    pub hides_origin: bool,
+}
+
+/// Whether a `Referrer-Policy` value (a list: the last policy a browser knows wins) makes a
+/// cross-site form POST carry `Origin: null` (Fetch: `no-referrer` and `same-origin` do).
+fn hides_origin(policy: &str) -> bool {
+    const KNOWN: [&str; 8] = [
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+    ];
+    policy
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .rfind(|p| KNOWN.contains(&p.as_str()))
+        .is_some_and(|p| p == "no-referrer" || p == "same-origin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hides_origin;
+
+    #[test]
+    fn the_policies_that_hide_a_posts_origin_are_told_apart() {
+        assert!(hides_origin("no-referrer"));
+        assert!(hides_origin("Same-Origin"));
+        assert!(hides_origin("unsafe-url, no-referrer"));
+        assert!(hides_origin("no-referrer, some-future-policy"));
+        assert!(!hides_origin(
+            "no-referrer, strict-origin-when-cross-origin"
+        ));
+        assert!(!hides_origin("strict-origin-when-cross-origin"));
+        assert!(!hides_origin("origin"));
+        assert!(!hides_origin("nonsense"));
     }
 }
