@@ -62,16 +62,6 @@ async fn app_with_policy() -> TestApp {
     spawn_app_with(&[("POLICY_FILE", path_str(&policy))]).await
 }
 
-async fn group_lookups(app: &TestApp) -> usize {
-    app.imis
-        .received_requests()
-        .await
-        .expect("recorded")
-        .iter()
-        .filter(|r| r.url.path().ends_with("/api/GroupMember"))
-        .count()
-}
-
 #[tokio::test]
 async fn an_allowed_member_carries_the_mapped_claims() {
     let app = app_with_policy().await;
@@ -115,7 +105,7 @@ async fn groups_are_looked_up_at_sign_in_and_kept_for_the_session() {
         "the locale follows the current visit"
     );
     assert_eq!(
-        group_lookups(&app).await,
+        app.imis_calls_to("/api/GroupMember").await,
         1,
         "one look-up per sign-in, none on re-use"
     );

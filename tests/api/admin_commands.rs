@@ -334,8 +334,10 @@ async fn check_shows_the_token_a_given_member_would_get() {
     );
 }
 
-#[tokio::test]
-async fn check_verifies_the_member_site_client_without_a_member() {
+/// A safe Zendesk, and an iMIS that knows the client application `bridge-app` (a made-up
+/// refresh token is `invalid_grant`) and answers its SSO page with `page`. Returns both and
+/// the page's URL.
+async fn member_site_fixture(page: ResponseTemplate) -> (MockServer, MockServer, String) {
     let imis = MockServer::start().await;
     let zendesk = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
@@ -350,10 +352,18 @@ async fn check_verifies_the_member_site_client_without_a_member() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{IMIS_PREFIX}/ZendeskSSO")))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+        .respond_with(page)
         .mount(&imis)
         .await;
-    let page = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    let url = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    (imis, zendesk, url)
+}
+
+#[tokio::test]
+async fn check_verifies_the_member_site_client_without_a_member() {
+    let (imis, zendesk, page) =
+        member_site_fixture(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+            .await;
     let sso = [
         ("IMIS_SSO_PAGE_URL", page.as_str()),
         ("IMIS_SSO_CLIENT_ID", "bridge-app"),
@@ -387,24 +397,12 @@ async fn check_verifies_the_member_site_client_without_a_member() {
 
 #[tokio::test]
 async fn check_warns_when_the_member_sites_page_would_hide_its_origin() {
-    let imis = MockServer::start().await;
-    let zendesk = MockServer::start().await;
-    given_a_safe_zendesk(&zendesk).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{IMIS_PREFIX}/token")))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
-        .mount(&imis)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{IMIS_PREFIX}/ZendeskSSO")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Referrer-Policy", "no-referrer")
-                .set_body_string("<html>sign in</html>"),
-        )
-        .mount(&imis)
-        .await;
-    let page = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    let (imis, zendesk, page) = member_site_fixture(
+        ResponseTemplate::new(200)
+            .insert_header("Referrer-Policy", "no-referrer")
+            .set_body_string("<html>sign in</html>"),
+    )
+    .await;
     let mut sso = vec![
         ("IMIS_SSO_PAGE_URL", page.as_str()),
         ("IMIS_SSO_CLIENT_ID", "bridge-app"),

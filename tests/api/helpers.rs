@@ -536,6 +536,15 @@ impl TestApp {
         paths_received(&self.imis, IMIS_PREFIX).await
     }
 
+    /// How many requests iMIS has received at `path` (without the site folder: `/token`).
+    pub async fn imis_calls_to(&self, path: &str) -> usize {
+        self.imis_paths()
+            .await
+            .iter()
+            .filter(|p| *p == path)
+            .count()
+    }
+
     /// The Zendesk API paths received, in order, without the start-up configuration reads.
     pub async fn zendesk_paths(&self) -> Vec<String> {
         paths_received(&self.zendesk, "")

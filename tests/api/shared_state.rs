@@ -28,16 +28,6 @@ async fn two_replicas(redis: &RedisServer, extra: &[(&str, &str)]) -> (TestApp, 
     (a, b)
 }
 
-async fn password_grants(app: &TestApp) -> usize {
-    app.imis
-        .received_requests()
-        .await
-        .expect("recorded")
-        .iter()
-        .filter(|r| r.url.path().ends_with("/token"))
-        .count()
-}
-
 /// One attempt from a fresh browser on `app`.
 async fn attempt(app: &TestApp, username: &str, password: &str) -> u16 {
     attempt_sign_in(&browser(), &app.url("/login"), username, password, None)
@@ -61,7 +51,11 @@ async fn failures_spread_across_two_replicas_stop_at_one_limit() {
     }
     assert_eq!(attempt(&b, &member.username, &member.password).await, 429);
     assert_eq!(attempt(&a, &member.username, &member.password).await, 429);
-    assert_eq!(password_grants(&a).await, 4, "iMIS saw one limit's worth");
+    assert_eq!(
+        a.imis_calls_to("/token").await,
+        4,
+        "iMIS saw one limit's worth"
+    );
     assert_eq!(readyz(&a).await["shared_state"]["backend"], "redis");
     // What Redis holds names nothing: no user name, no address, no password.
     let stored = redis.keys_and_values();
@@ -105,7 +99,7 @@ async fn guesses_sent_at_once_to_both_replicas_never_pass_the_limit() {
             "{statuses:?}"
         );
     }
-    let grants = password_grants(&a).await;
+    let grants = a.imis_calls_to("/token").await;
     assert!(
         grants <= 5,
         "{grants} guesses reached iMIS under a limit of 5"

@@ -30,16 +30,6 @@ async fn attempt(
     .await
 }
 
-async fn token_requests(app: &TestApp) -> usize {
-    app.imis
-        .received_requests()
-        .await
-        .expect("recorded")
-        .iter()
-        .filter(|r| r.url.path().ends_with("/token"))
-        .count()
-}
-
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_user_name_for_a_while() {
     let app = spawn_app_with(&[
@@ -56,7 +46,7 @@ async fn repeated_wrong_passwords_lock_the_user_name_for_a_while() {
     ] {
         assert_eq!(attempt(&app, &name, "wrong", None).await.status(), 401);
     }
-    let calls = token_requests(&app).await;
+    let calls = app.imis_calls_to("/token").await;
 
     let refused = attempt(&app, &member.username, &member.password, None).await;
     assert_eq!(refused.status(), 429);
@@ -70,7 +60,7 @@ async fn repeated_wrong_passwords_lock_the_user_name_for_a_while() {
     assert!(text.contains("Too many sign-in attempts"), "{text}");
     assert!(text.contains("You can try again in 10 minutes"), "{text}");
     assert_eq!(
-        token_requests(&app).await,
+        app.imis_calls_to("/token").await,
         calls,
         "a refused attempt never reaches iMIS"
     );
@@ -240,9 +230,9 @@ async fn simultaneous_guesses_cannot_pass_the_limit_together() {
         );
     }
     assert!(
-        token_requests(&app).await <= 5,
+        app.imis_calls_to("/token").await <= 5,
         "{} guesses reached iMIS under a limit of 5",
-        token_requests(&app).await
+        app.imis_calls_to("/token").await
     );
 }
 
@@ -259,7 +249,7 @@ async fn an_address_has_few_sign_ins_in_flight_and_the_rest_see_the_busy_page() 
     let busy: Vec<_> = responses.iter().filter(|r| r.status() == 503).collect();
     assert_eq!(busy.len(), 4, "two in flight, four told to come back");
     assert_eq!(busy[0].headers()["retry-after"], "5");
-    assert_eq!(token_requests(&app).await, 2);
+    assert_eq!(app.imis_calls_to("/token").await, 2);
     let page = page_text(&attempt_busy_page(&app).await);
     assert!(page.contains("The sign-in service is busy"), "{page}");
 }
@@ -292,7 +282,7 @@ async fn over_the_overall_cap_a_sign_in_waits_briefly_then_sees_the_busy_page() 
     assert_eq!(first.status(), 401);
     assert_eq!(second.status(), 503, "never a hang");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(token_requests(&app).await, 1);
+    assert_eq!(app.imis_calls_to("/token").await, 1);
 }
 
 #[tokio::test]
@@ -322,7 +312,7 @@ async fn past_the_waiting_line_a_sign_in_is_busy_at_once() {
         "at once: {:?}",
         past_line.1
     );
-    assert_eq!(token_requests(&app).await, 1);
+    assert_eq!(app.imis_calls_to("/token").await, 1);
 }
 
 #[tokio::test]
@@ -340,7 +330,7 @@ async fn requests_to_imis_are_capped_and_a_sign_in_over_the_cap_sees_the_busy_pa
     assert!(page.contains("busy"), "{page}");
     assert!(started.elapsed() < Duration::from_secs(5), "never a hang");
     assert_eq!(
-        token_requests(&app).await,
+        app.imis_calls_to("/token").await,
         1,
         "iMIS saw one request at a time"
     );
@@ -380,10 +370,10 @@ async fn look_alike_spellings_of_a_user_name_share_one_count() {
         429
     );
     // A name hiding an invisible character is no user name at all.
-    let calls = token_requests(&app).await;
+    let calls = app.imis_calls_to("/token").await;
     let hidden = format!("{}\u{200B}", member.username);
     assert_eq!(attempt(&app, &hidden, "wrong", None).await.status(), 400);
-    assert_eq!(token_requests(&app).await, calls);
+    assert_eq!(app.imis_calls_to("/token").await, calls);
 }
 
 #[tokio::test]
@@ -424,6 +414,6 @@ async fn by_default_the_bridge_stops_before_imis_would_lock_the_account() {
                 .as_u16(),
         );
     }
-    assert!(token_requests(&app).await < 5, "{statuses:?}");
+    assert!(app.imis_calls_to("/token").await < 5, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429));
 }
