@@ -82,7 +82,8 @@ impl SsoClient {
     /// Whether a hand-off whose `Origin` header is `origin` may come from the member site.
     /// Browsers send `Origin` on every cross-site POST, so a page elsewhere that posts its own
     /// refresh token into a journey this browser started (login CSRF) is told apart by it. A
-    /// request without the header (no browser sends none) is left to the journey cookie.
+    /// request without the header is not a browser's cross-site POST: the journey cookie alone
+    /// decides.
     pub fn accepts_origin(&self, origin: Option<&str>) -> bool {
         origin.is_none_or(|origin| {
             self.settings
