@@ -25,8 +25,9 @@ pub type Vouching<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
 /// Who hears what a directory learns: the sign-in pipeline's account-safety guard.
 pub trait Listener: Send + Sync {
-    /// A fact, as soon as the directory has it.
-    fn heard(&self, fact: Early);
+    /// A fact, as soon as the directory has it (the listener may keep itself to act on it
+    /// later, hence the `Arc`).
+    fn heard(self: Arc<Self>, fact: Early);
     /// Whether the help desk already links the member `id` to `email`; `false` when unsure.
     fn links<'a>(&'a self, id: &'a str, email: &'a str) -> Vouching<'a>;
 }
@@ -42,7 +43,7 @@ pub async fn listen<F: Future>(listener: Arc<dyn Listener>, work: F) -> F::Outpu
 
 /// Tells the listener of this sign-in, if there is one.
 pub fn tell(fact: Early) {
-    let _ = LISTENER.try_with(|listener| listener.heard(fact));
+    let _ = LISTENER.try_with(|listener| Arc::clone(listener).heard(fact));
 }
 
 /// Whether the listener of this sign-in vouches that `id` is already linked to `email`.
@@ -62,7 +63,7 @@ mod tests {
     struct Recorder(Mutex<Vec<Early>>);
 
     impl Listener for Recorder {
-        fn heard(&self, fact: Early) {
+        fn heard(self: Arc<Self>, fact: Early) {
             self.0.lock().expect("lock").push(fact);
         }
         fn links<'a>(&'a self, id: &'a str, _email: &'a str) -> Vouching<'a> {

@@ -32,9 +32,6 @@ pub struct Pipeline {
     pub policy: Policy,
     /// The account-safety rules, applied before any token is minted.
     pub safety: Arc<SafetyGuard>,
-    /// The guard, as the listener to what the directory learns early (`members::early`): built
-    /// once, so a sign-in only clones it.
-    pub early: Arc<dyn crate::members::early::Listener>,
     pub jwt: JwtSigner,
     pub audit: Audit,
     pub metrics: Metrics,
@@ -129,7 +126,7 @@ pub async fn run(
     let mut member_id = None;
     // While the directory reads the member (at a sign-in or a session's re-check), the Zendesk
     // look-ups that need only what it has learnt so far start beside it (`members::early`).
-    let listener = attempt.state.early.clone();
+    let listener: Arc<dyn crate::members::early::Listener> = attempt.state.safety.clone();
     let result = crate::members::early::listen(listener, async {
         let identity = identify.await?;
         member_id = Some(identity.member_id().to_owned());

@@ -91,7 +91,6 @@ pub async fn build(
         signin: Pipeline {
             directory,
             policy: settings.policy.clone(),
-            early: Arc::new(safety.clone()),
             safety,
             jwt: JwtSigner::new(&settings.zendesk.jwt_secret),
             audit: Audit::new(metrics.clone()),

@@ -193,21 +193,19 @@ fn push_str_value(line: &mut String, value: &str) {
 fn push_escaped(line: &mut String, value: &str) {
     let mut plain_from = 0;
     for (at, c) in value.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
+        if c != '"' && c != '\\' && c >= ' ' {
+            continue;
+        }
         line.push_str(&value[plain_from..at]);
-        match escaped {
-            "" => {
-                let _ = write!(line, "\\u{:04x}", c as u32);
+        match c {
+            '"' => line.push_str("\\\""),
+            '\\' => line.push_str("\\\\"),
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            '\t' => line.push_str("\\t"),
+            control => {
+                let _ = write!(line, "\\u{:04x}", control as u32);
             }
-            escaped => line.push_str(escaped),
         }
         plain_from = at + c.len_utf8();
     }

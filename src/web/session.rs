@@ -9,9 +9,8 @@
 //! Each sealed value carries its own expiry, checked on open, so a replayed old cookie is void
 //! whatever `Max-Age` the browser honoured.
 
-use std::time::Duration;
-
 use std::borrow::Cow;
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, Key, SameSite};

@@ -38,8 +38,8 @@ const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);
 const RECENT_MATCH_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// The guard hears what the directory learns while it reads a member (`members::early`).
-impl crate::members::early::Listener for std::sync::Arc<SafetyGuard> {
-    fn heard(&self, fact: crate::members::early::Early) {
+impl crate::members::early::Listener for SafetyGuard {
+    fn heard(self: std::sync::Arc<Self>, fact: crate::members::early::Early) {
         self.prefetch(fact);
     }
 
