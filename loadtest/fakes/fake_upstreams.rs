@@ -166,6 +166,15 @@ async fn users_search(
     HttpResponse::Ok().json(page)
 }
 
+/// `GET /api/v2/users?role[]=agent&role[]=admin`: this Zendesk has no staff.
+async fn staff(latency: web::Data<Latency>) -> HttpResponse {
+    pause(&latency).await;
+    HttpResponse::Ok().json(
+        json!({"users": [], "identities": [], "meta": {"has_more": false},
+        "links": {"next": null}}),
+    )
+}
+
 /// `GET /imis/api/query?QueryName=…` with the member's token (`t-member{n}`): their row.
 async fn profile_query(latency: web::Data<Latency>, req: HttpRequest) -> HttpResponse {
     pause(&latency).await;
@@ -231,6 +240,7 @@ async fn main() -> std::io::Result<()> {
                 web::get().to(remote_authentications),
             )
             .route("/api/v2/users/search", web::get().to(users_search))
+            .route("/api/v2/users", web::get().to(staff))
             .route("/access/jwt", web::post().to(access_jwt))
     })
     .workers(workers)

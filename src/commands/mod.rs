@@ -142,6 +142,7 @@ pub async fn link_staff(apply: bool) -> anyhow::Result<ExitCode> {
         metrics,
         settings.breaker,
     )?;
+    let api = if apply { api.for_writes() } else { api };
     let plan = self::link_staff::plan(&api, directory.as_ref()).await?;
     print!("{}", plan.to_text(apply));
     if !apply {

@@ -347,3 +347,17 @@ fn a_hand_off_may_come_from_the_member_sites_origins_and_those_listed() {
         err.problems[0].message
     );
 }
+
+#[test]
+fn a_zendesk_url_off_the_subdomain_is_warned_about() {
+    let mut env = minimal();
+    env.push(("ZENDESK_URL".into(), "https://help.acme.org".into()));
+    let s = Settings::from_vars(env).expect("valid");
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("ZENDESK_URL") && w.contains("acme.zendesk.com")),
+        "{:?}",
+        s.warnings
+    );
+}

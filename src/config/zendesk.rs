@@ -44,6 +44,9 @@ impl Validator {
                 "must be only scheme and host (the JWT is posted to ZENDESK_URL/access/jwt)",
             );
         }
+        if let (Some(url), Some(subdomain)) = (&url, &subdomain) {
+            self.zendesk_host_warning(url, subdomain);
+        }
         let secret = self.secret(
             "ZENDESK_JWT_SECRET",
             raw.zendesk_jwt_secret.clone(),
@@ -64,6 +67,24 @@ impl Validator {
             brand_hosts,
         })
     }
+    /// Zendesk's API answers with next-page links built from `{subdomain}.zendesk.com`; on any
+    /// other host the bridge does not follow them, and a list it cannot finish is "unavailable".
+    /// A Zendesk on this machine (the demo's simulator, a test double) is left alone.
+    fn zendesk_host_warning(&mut self, url: &Url, subdomain: &str) {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let expected = format!("{subdomain}.zendesk.com");
+        let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+        if host != expected && !local {
+            self.warnings.push(format!(
+                "ZENDESK_URL's host is {host}, not {expected}: Zendesk builds its next-page links \
+                 from {expected}, which the bridge does not follow from another host, so user \
+                 look-ups that need a second page fail closed. Set ZENDESK_URL to \
+                 https://{expected} (host-mapped brand domains are for return_to, \
+                 ZENDESK_BRAND_HOSTS)"
+            ));
+        }
+    }
+
     pub(super) fn brand_hosts(&mut self, value: Option<&str>) -> Vec<String> {
         let mut hosts = Vec::new();
         for host in value.unwrap_or_default().split(',').map(str::trim) {

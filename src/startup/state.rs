@@ -107,6 +107,7 @@ pub async fn build(
         shared: shared.clone(),
         session_ttl,
         return_to,
+        public_origin: settings.public_url.origin().ascii_serialization(),
         jwt_endpoint: format!("{zendesk_base}/access/jwt"),
         zendesk_base,
         delivery_csp,

@@ -86,7 +86,10 @@ pub fn start(state: &AppState, lang: Lang, destination: Destination) -> HttpResp
 fn cross_site(mut cookie: Cookie<'static>) -> Cookie<'static> {
     cookie.set_same_site(SameSite::None);
     cookie.set_secure(true);
-    cookie.set_path(JOURNEY_PATH);
+    // A `__Host-` cookie (https) must have `Path=/`.
+    if !cookie.name().starts_with(crate::web::session::HOST_PREFIX) {
+        cookie.set_path(JOURNEY_PATH);
+    }
     cookie
 }
 
@@ -135,9 +138,7 @@ pub async fn hand_off(
         Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
         Err(failure) => hand_off_failure_page(&state, lang, &failure),
     };
-    let mut removal = state.cookies.removal(JOURNEY_COOKIE);
-    removal.set_path(JOURNEY_PATH);
-    let _ = response.add_cookie(&removal);
+    let _ = response.add_cookie(&cross_site(state.cookies.removal(JOURNEY_COOKIE)));
     response
 }
 

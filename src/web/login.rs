@@ -291,7 +291,7 @@ async fn by_password(
         .as_bytes()
         .ct_eq(login_state.csrf_token.as_bytes())
         .into();
-    if !token_matches || is_cross_site(req) {
+    if !token_matches || is_cross_site(req, &state.public_origin) {
         return Err(Failure::FormExpired { forged: true });
     }
     let username = form.username.trim();
@@ -368,12 +368,33 @@ pub fn signed_in(
     result.unwrap_or_else(|failure| failure_page(&failure, &state.pages, lang))
 }
 
-/// A browser that says the form was posted from another site is refused, whatever the token.
-pub fn is_cross_site(req: &HttpRequest) -> bool {
-    req.headers()
+/// A browser that says the form was posted from another site is refused, whatever the token:
+/// by `Sec-Fetch-Site`, or — for browsers that do not send it — by an `Origin` that is neither
+/// `PUBLIC_URL`'s nor the request's own host (`Origin: null`, sent from sandboxed or
+/// privacy-redirected pages, counts as foreign). A request without either header is judged by
+/// the CSRF token alone.
+pub fn is_cross_site(req: &HttpRequest, public_origin: &str) -> bool {
+    let headers = req.headers();
+    let site_says_cross = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    let Some(origin) = headers.get(actix_web::http::header::ORIGIN) else {
+        return site_says_cross;
+    };
+    let origin = origin.to_str().unwrap_or_default().trim();
+    let own_host = req.connection_info().host().to_ascii_lowercase();
+    let ours = origin.eq_ignore_ascii_case(public_origin)
+        || url::Url::parse(origin).is_ok_and(|o| {
+            o.host_str().is_some_and(|host| {
+                let with_port = match o.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_owned(),
+                };
+                with_port.eq_ignore_ascii_case(&own_host)
+            })
+        });
+    site_says_cross || !ours
 }
 
 /// Validates what Zendesk sent; anything doubtful is dropped and logged, never forwarded.

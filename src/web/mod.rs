@@ -38,6 +38,9 @@ pub struct AppState {
     pub mailer: std::sync::Arc<crate::mail::Mailer>,
     pub session_ttl: std::time::Duration,
     pub return_to: ReturnToPolicy,
+    /// `PUBLIC_URL`'s origin (`https://sso.example.org`): a form post whose `Origin` is
+    /// neither this nor the request's own host came from another site.
+    pub public_origin: String,
     /// `{ZENDESK_URL}/access/jwt`, where the browser posts the token.
     pub jwt_endpoint: String,
     /// `ZENDESK_URL` without a trailing slash.

@@ -8,6 +8,11 @@
 //!
 //! Each sealed value carries its own expiry, checked on open, so a replayed old cookie is void
 //! whatever `Max-Age` the browser honoured.
+//!
+//! When `PUBLIC_URL` is https every cookie is named `__Host-…` (and so `Path=/`, `Secure`, no
+//! `Domain`): a page on a sibling subdomain cannot plant one for the parent domain (cookie
+//! tossing, ASVS 3.4.4) and sign the victim in as the attacker. Plain-http demos and tests keep
+//! the bare names. A request carrying two cookies of one name is trusted with neither.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -26,10 +31,13 @@ pub const SESSION_COOKIE: &str = "zsb_session";
 pub const LOGIN_COOKIE: &str = "zsb_login";
 /// How long a sign-in form stays usable.
 pub const LOGIN_STATE_TTL: Duration = Duration::from_secs(30 * 60);
+/// The prefix that binds a cookie to this exact host (https only).
+pub const HOST_PREFIX: &str = "__Host-";
+
 /// The sign-in attempt is only needed by `/login`; the session also reaches `/logout`, which
-/// must see it to end it.
-fn cookie_path(name: &str) -> &'static str {
-    if name == SESSION_COOKIE || name == crate::web::deliveries::DELIVERIES_COOKIE {
+/// must see it to end it. A `__Host-` cookie must have `Path=/`.
+fn cookie_path(name: &str, host_bound: bool) -> &'static str {
+    if host_bound || name == SESSION_COOKIE || name == crate::web::deliveries::DELIVERIES_COOKIE {
         "/"
     } else {
         "/login"
@@ -111,9 +119,17 @@ impl CookieSealer {
         }
     }
 
+    /// The name the browser stores cookie `name` under: `__Host-{name}` over https.
+    pub fn wire_name(&self, name: &str) -> Cow<'static, str> {
+        match self.secure {
+            true => Cow::Owned(format!("{HOST_PREFIX}{name}")),
+            false => Cow::Owned(name.to_owned()),
+        }
+    }
+
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
-        Cookie::build(name, value)
-            .path(cookie_path(name))
+        Cookie::build(self.wire_name(name), value)
+            .path(cookie_path(name, self.secure))
             .http_only(true)
             .secure(self.secure)
             .same_site(SameSite::Lax)
@@ -139,7 +155,7 @@ impl CookieSealer {
 
     /// The value of a cookie this bridge sealed, if it is present, authentic and unexpired.
     pub fn open<T: DeserializeOwned>(&self, req: &HttpRequest, name: &str) -> Option<T> {
-        let value = request_cookie(req, name)?;
+        let value = request_cookie(req, &self.wire_name(name))?;
         let plain = self
             .sealer
             .open(name.as_bytes(), BASE64.decode(value.as_bytes()).ok()?)?;
@@ -157,9 +173,10 @@ impl CookieSealer {
 
 /// The value of cookie `name` from the request's `Cookie` headers. Unlike `HttpRequest::cookie`,
 /// which parses and percent-decodes every cookie the browser sent, only the wanted value is
-/// decoded, and only if it needs it.
+/// decoded, and only if it needs it. Two cookies of one name (one planted for a parent domain or
+/// a narrower path beside ours) mean neither can be told to be ours: `None`.
 fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<Cow<'r, str>> {
-    let value = req
+    let mut found = req
         .headers()
         .get_all(actix_web::http::header::COOKIE)
         // `from_utf8` checks many bytes at a time; `HeaderValue::to_str` one by one (the session
@@ -167,8 +184,12 @@ fn request_cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<Cow<'r, str>> 
         .filter_map(|header| std::str::from_utf8(header.as_bytes()).ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| n.trim() == name)
-        .map(|(_, value)| value.trim())?;
+        .filter(|(n, _)| n.trim() == name)
+        .map(|(_, value)| value.trim());
+    let value = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
     if value.contains('%') {
         percent_encoding::percent_decode_str(value)
             .decode_utf8()
@@ -186,8 +207,9 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    /// The plain-http sealer (bare cookie names).
     fn sealer() -> CookieSealer {
-        CookieSealer::new(Key::generate(), true)
+        CookieSealer::new(Key::generate(), false)
     }
 
     #[test]
@@ -202,7 +224,6 @@ mod tests {
             .expect("sealed");
         assert!(!cookie.value().contains("secret-value"));
         assert!(cookie.http_only().unwrap_or(false));
-        assert_eq!(cookie.secure(), Some(true));
         assert_eq!(cookie.same_site(), Some(SameSite::Lax));
         assert_eq!(cookie.path(), Some("/login"));
         let session = s
@@ -259,7 +280,7 @@ mod tests {
         // Sessions sealed by earlier releases (the jar) must survive an upgrade, and a rollback.
         use actix_web::cookie::CookieJar;
         let key = Key::generate();
-        let s = CookieSealer::new(key.clone(), true);
+        let s = CookieSealer::new(key.clone(), false);
         let json = serde_json::json!({ "exp": unix_now() + 60, "v": "from-the-jar" }).to_string();
         let mut jar = CookieJar::new();
         jar.private_mut(&key).add(Cookie::new(LOGIN_COOKIE, json));
@@ -309,6 +330,46 @@ mod tests {
         value.replace_range(0..1, if value.starts_with('A') { "B" } else { "A" });
         let req = TestRequest::default()
             .cookie(Cookie::new(SESSION_COOKIE, value))
+            .to_http_request();
+        assert_eq!(s.open::<u8>(&req, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn over_https_every_cookie_is_host_bound() {
+        let s = CookieSealer::new(Key::generate(), true);
+        for name in [SESSION_COOKIE, LOGIN_COOKIE] {
+            let cookie = s.seal(name, &1u8, Duration::from_secs(60)).expect("sealed");
+            assert_eq!(cookie.name(), format!("__Host-{name}"));
+            assert_eq!(cookie.path(), Some("/"), "__Host- needs Path=/");
+            assert_eq!(cookie.secure(), Some(true));
+            assert_eq!(cookie.domain(), None);
+            let req = TestRequest::default()
+                .cookie(cookie.clone())
+                .to_http_request();
+            assert_eq!(s.open::<u8>(&req, name), Some(1));
+            // A bare-named cookie (plantable from a sibling subdomain) is not read.
+            let bare = Cookie::new(name, cookie.value().to_owned());
+            let req = TestRequest::default().cookie(bare).to_http_request();
+            assert_eq!(s.open::<u8>(&req, name), None);
+        }
+    }
+
+    #[test]
+    fn two_cookies_of_one_name_are_both_distrusted() {
+        let s = sealer();
+        let mine = s
+            .seal(SESSION_COOKIE, &1u8, Duration::from_secs(60))
+            .expect("sealed");
+        let planted = s
+            .seal(SESSION_COOKIE, &2u8, Duration::from_secs(60))
+            .expect("sealed");
+        let header = format!(
+            "{SESSION_COOKIE}={}; {SESSION_COOKIE}={}",
+            planted.value(),
+            mine.value()
+        );
+        let req = TestRequest::default()
+            .insert_header((actix_web::http::header::COOKIE, header))
             .to_http_request();
         assert_eq!(s.open::<u8>(&req, SESSION_COOKIE), None);
     }

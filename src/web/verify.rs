@@ -147,7 +147,7 @@ pub async fn submit(
             .as_bytes()
             .ct_eq(verify_state.csrf_token.as_bytes())
             .into();
-        if !token_matches || is_cross_site(&req) {
+        if !token_matches || is_cross_site(&req, &state.public_origin) {
             return Err(Failure::FormExpired { forged: true });
         }
         match state

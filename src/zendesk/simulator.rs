@@ -178,10 +178,13 @@ impl Simulator {
                 .build(),
             remote_login_url: join("/login"),
             remote_logout_url: join("/logout"),
-            masked_secret: format!(
-                "{}****",
-                secret.expose_secret().chars().take(4).collect::<String>()
-            ),
+            // As the API reference shows it: the first 6 characters, then one `*` for each other.
+            masked_secret: secret
+                .expose_secret()
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i < 6 { c } else { '*' })
+                .collect(),
             base,
             users: Mutex::new(seed_users()),
             mailbox: None,
@@ -396,7 +399,7 @@ async fn remote_authentications(sim: web::Data<Simulator>) -> HttpResponse {
         "remote_login_url": sim.remote_login_url.as_str(),
         "remote_logout_url": sim.remote_logout_url.as_str(),
         "ip_ranges": "", "masked_secret": sim.masked_secret,
-        "can_display_button_to_end_users": false, "can_display_button_to_agents": false,
+        "can_display_button_to_end_users": false, "can_display_button_to_team_members": false,
         "priority": 1,
     }], "count": 1, "next_page": null, "previous_page": null}))
 }

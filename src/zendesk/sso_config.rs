@@ -59,9 +59,10 @@ pub struct SsoConfig {
     pub active: bool,
     /// `None` when absent or not a boolean.
     pub update_external_ids: Option<bool>,
-    /// Used for end users / for team members (`end_user` / `agent`).
-    pub end_user: bool,
-    pub agent: bool,
+    /// Used for end users / for team members (`end_user` / `agent`, both required by the API
+    /// reference); `None` when absent or not a boolean.
+    pub end_user: Option<bool>,
+    pub agent: Option<bool>,
     pub remote_login_url: Option<String>,
     pub remote_logout_url: Option<String>,
     pub ip_ranges: String,
@@ -154,8 +155,8 @@ fn read_config(item: &Value, index: usize) -> Result<SsoConfig, String> {
         mode,
         active: flag("is_active").unwrap_or(true),
         update_external_ids: flag("update_external_ids"),
-        end_user: flag("end_user").unwrap_or(true),
-        agent: flag("agent").unwrap_or(false),
+        end_user: flag("end_user"),
+        agent: flag("agent"),
         remote_login_url: text("remote_login_url"),
         remote_logout_url: text("remote_logout_url"),
         ip_ranges: text("ip_ranges").unwrap_or_default(),
@@ -280,7 +281,7 @@ fn assess_one(
     push: &mut dyn FnMut(&'static str, Level, String),
 ) {
     let label = &c.label;
-    if c.agent {
+    if c.agent == Some(true) {
         let (level, then) = match expect.agent_sso {
             AgentSso::Warn => (
                 Level::Warning,
@@ -340,18 +341,30 @@ fn external_id_findings(c: &SsoConfig, push: &mut dyn FnMut(&'static str, Level,
                 c.label
             ),
         );
-    } else if c.is_active_jwt() && c.update_external_ids.is_none() {
-        push(
-            "zendesk_config_unreadable",
-            Level::Refuse,
-            format!(
-                "the active configuration \"{}\" (mode {}) does not say whether \"Update of \
-                 external IDs?\" is On (update_external_ids missing or not a boolean); the \
-                 bridge does not serve until it can read it",
-                c.label,
-                c.mode.as_str()
-            ),
-        );
+    } else if c.is_active_jwt() {
+        // Every field the verdict depends on, and the API reference marks required.
+        let missing: Vec<&str> = [
+            ("update_external_ids", c.update_external_ids.is_none()),
+            ("agent", c.agent.is_none()),
+            ("end_user", c.end_user.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(field, missing)| missing.then_some(field))
+        .collect();
+        if !missing.is_empty() {
+            push(
+                "zendesk_config_unreadable",
+                Level::Refuse,
+                format!(
+                    "the active configuration \"{}\" (mode {}) does not say {} (missing or not \
+                     a boolean): the bridge cannot tell whether a sign-in could rewrite external \
+                     ids or reach the agent workspace, and does not serve until it can read it",
+                    c.label,
+                    c.mode.as_str(),
+                    missing.join(", ")
+                ),
+            );
+        }
     }
 }
 /// The remote login and logout URLs point at this bridge.
@@ -468,6 +481,9 @@ mod tests {
             json!({"remote_authentications": "none"}),
             json!({"remote_authentications": [42]}),
             json!({"remote_authentications": [{"auth_mode": 3, "is_active": true}]}),
+            // `agent` is required by the API reference: without it, staff may use this one.
+            json!({"remote_authentications": [{"auth_mode": 3, "is_active": true,
+                "update_external_ids": false, "end_user": true}]}),
             json!({"remote_authentications": [{"auth_mode": 7, "is_active": true}]}),
             json!({"remote_authentications": [{"auth_mode": 3, "auth_mode_name": "saml",
                 "is_active": true, "update_external_ids": "maybe"}]}),

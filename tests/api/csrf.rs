@@ -125,3 +125,55 @@ async fn a_body_that_is_not_a_form_gets_the_friendly_error_page() {
         page_text(&response.text().await.expect("body")).contains("couldn't read that request")
     );
 }
+
+/// Posts the sign-in form with an `Origin` header and no `Sec-Fetch-Site` (older browsers).
+async fn post_from_origin(app: &TestApp, token: &str, origin: &str, member: &Member) -> u16 {
+    app.client
+        .post(app.url("/login"))
+        .header("Origin", origin)
+        .form(&[
+            ("csrf_token", token),
+            ("username", member.username.as_str()),
+            ("password", member.password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_from_a_browser_that_sends_no_sec_fetch_site() {
+    let app = spawn_app().await;
+    imis_must_not_be_called(&app).await;
+    let member = Member::active();
+    for origin in ["https://attacker.example", "null"] {
+        let token = token(&app).await;
+        assert_eq!(
+            post_from_origin(&app, &token, origin, &member).await,
+            403,
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_bridges_own_origin_goes_through_without_sec_fetch_site() {
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    // The bridge as the browser reached it (its own host and port).
+    let first = token(&app).await;
+    assert_eq!(
+        post_from_origin(&app, &first, &app.address, &member).await,
+        200
+    );
+    // PUBLIC_URL's origin (behind a proxy that rewrites Host), from a signed-out browser.
+    app.forget_cookie("zsb_session");
+    let second = token(&app).await;
+    assert_eq!(
+        post_from_origin(&app, &second, "http://127.0.0.1", &member).await,
+        200
+    );
+}

@@ -211,6 +211,15 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .with_priority(10)
         .mount(zendesk)
         .await;
+    // The staff listing (read from Zendesk's database, beside the lagging search): no staff.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"users": [], "identities": [], "meta": {"has_more": false}, "links": {"next": null}}),
+        ))
+        .with_priority(10)
+        .mount(zendesk)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/oauth/tokens/current"))
         .respond_with(
@@ -242,11 +251,21 @@ pub fn sso_config(changes: Value) -> Value {
         "end_user_primary": true, "agent_primary": false, "update_external_ids": false,
         "remote_login_url": "http://127.0.0.1/login",
         "remote_logout_url": "http://127.0.0.1/logout", "ip_ranges": "",
-        "masked_secret": format!("{}****", &JWT_SECRET[..4]), "priority": 1});
+        "masked_secret": masked(JWT_SECRET), "can_display_button_to_end_users": false,
+        "can_display_button_to_team_members": false, "priority": 1});
     if let (Some(config), Some(changes)) = (config.as_object_mut(), changes.as_object()) {
         config.extend(changes.clone());
     }
     config
+}
+
+/// A secret as Zendesk's API shows it: the first 6 characters, then one `*` for each other.
+pub fn masked(secret: &str) -> String {
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 { c } else { '*' })
+        .collect()
 }
 
 /// The environment of a test bridge against these upstreams, with `overrides` applied.

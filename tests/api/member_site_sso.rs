@@ -466,3 +466,25 @@ async fn the_hand_off_is_throttled_per_address_and_bounded_in_size() {
         "the refused one never reached iMIS"
     );
 }
+
+#[tokio::test]
+async fn a_hand_off_for_imis_guest_user_is_refused_whatever_its_party_looks_like() {
+    // iMIS's anonymous visitor is the user GUEST; on some sites it even has a contact record.
+    let app = sso_app(&[]).await;
+    let guest = Member {
+        username: "GUEST".into(),
+        ..Member::active()
+    };
+    app.given_member(&guest).await;
+    given_hand_off(&app, "refresh-guest-1", &guest, json!("Guest")).await;
+
+    let journey = start_journey(&app, "?return_to=%2Fhc").await;
+    let response = post_hand_off(&app, Some(&journey), "refresh-guest-1").await;
+    assert_eq!(response.status(), 403);
+    let page = response.text().await.expect("body");
+    assert!(!has_input(&page, "jwt"), "no token for a Guest");
+    assert!(
+        !app.imis_paths().await.iter().any(|p| p == "/api/User"),
+        "a Guest is not looked up"
+    );
+}

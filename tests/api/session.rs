@@ -94,9 +94,11 @@ async fn session_cookies_are_http_only_lax_narrow_and_secure_on_https() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("zsb_session="))
-        .expect("a session cookie")
+        // Bound to this host: a sibling subdomain cannot plant one (cookie tossing).
+        .find(|c| c.starts_with("__Host-zsb_session="))
+        .expect("a __Host- session cookie")
         .to_owned();
+    assert!(!session.contains("Domain="), "{session}");
     for attribute in [
         "HttpOnly",
         "SameSite=Lax",
@@ -233,4 +235,31 @@ async fn a_copy_of_the_session_cookie_signs_nobody_in_after_sign_out() {
         .expect("body");
     assert!(!has_input(&page, "jwt"), "the copy mints nothing");
     assert!(has_input(&page, "password"), "the form instead");
+}
+
+#[tokio::test]
+async fn a_session_cookie_planted_beside_the_members_own_signs_nobody_in() {
+    // Cookie tossing: a page on a sibling subdomain plants the attacker's own sealed session for
+    // the parent domain; the victim's browser then sends two `zsb_session` cookies to /login.
+    // Neither can be told to be the victim's, so neither mints a token.
+    let app = spawn_app().await;
+    let (attacker, victim) = (Member::active(), Member::active());
+    app.given_member(&attacker).await;
+    app.given_member(&victim).await;
+    let attackers = sign_in_cookie(&app.sign_in(&attacker, "").await).expect("a session");
+    let victim_browser = browser();
+    let page = victim_browser
+        .get(app.url("/login"))
+        .header(
+            "Cookie",
+            format!("zsb_session={attackers}; zsb_session=not-yet-signed-in"),
+        )
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(!has_input(&page, "jwt"), "no token for the planted session");
+    assert!(has_input(&page, "password"), "the sign-in form instead");
 }

@@ -229,7 +229,13 @@ async fn an_answer_that_cannot_be_read_is_never_safe() {
         (
             json!({"remote_authentications": [{"id": 8, "auth_mode": 9, "is_active": true,
                 "update_external_ids": "sometimes"}]}),
-            "update_external_ids missing or not a boolean",
+            "update_external_ids, agent, end_user (missing or not a boolean)",
+        ),
+        (
+            // `agent` is required: without it, team members may be signing in through it.
+            json!({"remote_authentications": [{"id": 9, "name": "Members", "auth_mode": 3,
+                "is_active": true, "end_user": true, "update_external_ids": false}]}),
+            "does not say agent",
         ),
     ] {
         let imis = MockServer::start().await;

@@ -96,8 +96,10 @@ async fn client_credentials_tokens_are_fetched_once_and_renewed_on_401() {
     Mock::given(method("POST"))
         .and(path("/oauth/tokens"))
         .and(body_json(
+            // The narrowest scopes, and a token that expires even for an OAuth client created
+            // before Zendesk enforced expiry (30 Apr 2026).
             json!({"grant_type": "client_credentials", "client_id": "bridge",
-            "client_secret": "cs-1", "scope": "read write"}),
+            "client_secret": "cs-1", "scope": "users:read security:read", "expires_in": 1800}),
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"access_token": "cc-1", "token_type": "bearer", "expires_in": 3600}),
@@ -421,4 +423,29 @@ async fn setting_an_external_id_sends_only_that_field() {
         .await
         .expect("updated");
     assert_eq!(user.external_id.as_deref(), Some("20277"));
+}
+
+#[tokio::test]
+async fn a_next_page_on_another_origin_makes_the_answer_unavailable_not_complete() {
+    // The rest of the list lies where the bridge will not go: what it saw is not everything.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [],
+            "count": 150, "next_page": "https://elsewhere.example/api/v2/users/search?page=2"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [],
+            "meta": {"has_more": true, "after_cursor": "x"},
+            "links": {"next": "https://elsewhere.example/api/v2/users?page[after]=x"}})))
+        .mount(&server)
+        .await;
+    let api = bearer(&server);
+    assert!(matches!(
+        api.users_by_email("a@example.org").await,
+        Err(ApiError::Unavailable(_))
+    ));
+    assert!(matches!(api.staff().await, Err(ApiError::Unavailable(_))));
 }

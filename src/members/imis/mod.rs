@@ -542,6 +542,11 @@ impl ImisDirectory {
     }
 }
 
+/// iMIS's anonymous identity is the user `GUEST`: whatever party it has, it is not a member.
+fn is_guest(user_name: &str) -> bool {
+    user_name.trim().eq_ignore_ascii_case("GUEST")
+}
+
 #[async_trait]
 impl MemberDirectory for ImisDirectory {
     #[tracing::instrument(name = "imis_authenticate", skip_all)]
@@ -555,6 +560,9 @@ impl MemberDirectory for ImisDirectory {
             .map_err(|open| DirectoryError::Unavailable(anyhow!(open)))?;
         let grant = self.password_grant(username, password).await?;
         let user_name = grant.user_name.as_deref().unwrap_or(username.trim());
+        if is_guest(user_name) {
+            return Err(DirectoryError::Refused(Refusal::NoMemberRecord));
+        }
         self.profile_with(user_name, &grant.token).await
     }
 
@@ -569,6 +577,12 @@ impl MemberDirectory for ImisDirectory {
         let Some(user_name) = grant.user_name.as_deref() else {
             return Err(DirectoryError::Refused(Refusal::NoMemberRecord));
         };
+        if is_guest(user_name) {
+            tracing::warn!(
+                "the member site handed off iMIS's anonymous user GUEST: the visitor was not signed in there (refused)"
+            );
+            return Err(DirectoryError::Refused(Refusal::NoMemberRecord));
+        }
         let profile = self.profile_with(user_name, &grant.token).await?;
         Ok((profile, user_name.to_owned()))
     }

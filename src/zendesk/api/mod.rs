@@ -57,9 +57,14 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3);
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 /// Client-credentials tokens without `expires_in` are renewed after this long.
 const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 60);
-/// Scopes asked for with client credentials: reading users and the SSO configuration, and
-/// writing `external_id` for `link-staff`.
-const OAUTH_SCOPE: &str = "read write";
+/// Scopes asked for with client credentials when the bridge only reads: users (the safety
+/// look-ups) and the SSO configuration.
+pub const READ_SCOPES: &str = "users:read security:read";
+/// Scopes asked for by `link-staff --apply`, which writes `external_id`.
+pub const WRITE_SCOPES: &str = "users:read users:write security:read";
+/// The lifetime asked for client-credentials tokens (`expires_in`, 300 to 172 800 s): OAuth
+/// clients created before 30 Apr 2026 get tokens that never expire unless asked.
+pub const OAUTH_TOKEN_LIFETIME_SECS: u64 = 30 * 60;
 const MAX_PAGES: usize = 100;
 /// The most pages of an e-mail search read before giving up (fail closed): 1 000 users.
 const MAX_SEARCH_PAGES: usize = 10;
@@ -171,6 +176,8 @@ pub struct ZendeskApi {
     base: Url,
     auth: ZendeskApiAuth,
     oauth_token: TokenCache,
+    /// The scopes asked for with client credentials ([`READ_SCOPES`] unless [`Self::for_writes`]).
+    scope: &'static str,
     metrics: Metrics,
     health: UpstreamHealth,
 }
@@ -189,6 +196,7 @@ impl ZendeskApi {
             base: base.clone(),
             auth: settings.auth.clone(),
             oauth_token: TokenCache::default(),
+            scope: READ_SCOPES,
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
         })
@@ -196,6 +204,13 @@ impl ZendeskApi {
 
     pub fn health(&self) -> &UpstreamHealth {
         &self.health
+    }
+
+    /// The client for a command that writes users (`link-staff --apply`): client-credentials
+    /// tokens are asked for [`WRITE_SCOPES`].
+    pub fn for_writes(mut self) -> Self {
+        self.scope = WRITE_SCOPES;
+        self
     }
 
     fn endpoint(&self, path: &str) -> Url {
@@ -219,7 +234,8 @@ impl ZendeskApi {
                     "grant_type": "client_credentials",
                     "client_id": client_id,
                     "client_secret": client_secret.expose_secret(),
-                    "scope": OAUTH_SCOPE,
+                    "scope": self.scope,
+                    "expires_in": OAUTH_TOKEN_LIFETIME_SECS,
                 }));
                 let response = self.timed("oauth_token", request).await?;
                 let status = response.status();
@@ -262,7 +278,8 @@ impl ZendeskApi {
             }
             ZendeskApiAuth::ClientCredentials { .. } => {
                 "check ZENDESK_API_CLIENT_ID and ZENDESK_API_CLIENT_SECRET, and that the OAuth \
-                 client may use the client-credentials grant with the scopes read and write"
+                 client may use the client-credentials grant with the scopes users:read and \
+                 security:read (and users:write for link-staff --apply)"
             }
             ZendeskApiAuth::ApiToken { .. } => {
                 "ZENDESK_API_EMAIL / ZENDESK_API_TOKEN were refused: API tokens unused for 30 days \
@@ -462,7 +479,10 @@ impl ZendeskApi {
 
     /// `GET /api/v2/users/search?query=email:` with every user's e-mail identities, all pages
     /// (the search is fuzzy: the exact hit need not be on the first), then an exact match here
-    /// on any identity. More than [`MAX_SEARCH_PAGES`] pages is "unavailable", never a guess.
+    /// on any identity. `email` is searched exactly as given: Zendesk folds case but documents
+    /// no other Unicode folding, so callers search the address the token will carry. More than
+    /// [`MAX_SEARCH_PAGES`] pages, or a next page the bridge will not follow, is "unavailable",
+    /// never a guess.
     pub async fn users_by_email(&self, email: &str) -> Result<Vec<ZendeskUser>, ApiError> {
         let mut url = self.endpoint("/api/v2/users/search");
         url.query_pairs_mut()
@@ -477,7 +497,7 @@ impl ZendeskApi {
                 )));
             }
             let page: UsersPage = self.get("users_by_email", url.clone()).await?;
-            let next = self.next_page(&page);
+            let next = self.next_page(&page)?;
             sideloaded &= page.identities.is_some();
             found.extend(with_identities(page));
             match next {
@@ -491,15 +511,32 @@ impl ZendeskApi {
         Ok(found.into_iter().filter(|u| u.has_email(email)).collect())
     }
 
-    /// The next page's URL, only on the same Zendesk.
-    fn next_page(&self, page: &UsersPage) -> Option<Url> {
-        page.links
+    /// The next page's URL (cursor `links.next` while `meta.has_more`, else offset `next_page`).
+    /// A next page that is not on this Zendesk, or not a URL, makes the whole answer
+    /// unavailable: the rest of the list is unseen, so the list is not known to be complete.
+    fn next_page(&self, page: &UsersPage) -> Result<Option<Url>, ApiError> {
+        let next = page
+            .links
             .as_ref()
             .filter(|_| page.meta.as_ref().is_some_and(|m| m.has_more))
             .and_then(|l| l.next.clone())
             .or(page.next_page.clone())
-            .and_then(|n| Url::parse(&n).ok())
-            .filter(|next| next.origin() == self.base.origin())
+            .filter(|n| !n.trim().is_empty());
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        match Url::parse(&next) {
+            Ok(url) if url.origin() == self.base.origin() => Ok(Some(url)),
+            Ok(url) => Err(unavailable(anyhow!(
+                "Zendesk sent a next page on another origin ({}), which the bridge does not \
+                 follow: the list is incomplete. Check that ZENDESK_URL is \
+                 https://{{subdomain}}.zendesk.com",
+                url.origin().ascii_serialization()
+            ))),
+            Err(e) => Err(unavailable(
+                anyhow!(e).context("Zendesk sent a next page that is not a URL"),
+            )),
+        }
     }
 
     /// `GET /api/v2/users/show_many?ids=…&include=identities`: the same users with every
@@ -539,30 +576,33 @@ impl ZendeskApi {
         Ok(found)
     }
 
-    /// Every agent and admin (`GET /api/v2/users?role[]=agent&role[]=admin`, all pages).
+    /// Every agent and admin with their e-mail identities
+    /// (`GET /api/v2/users?role[]=agent&role[]=admin&include=identities`, all pages). The list
+    /// reads Zendesk's database, so it is current where the search index lags behind.
     pub async fn staff(&self) -> Result<Vec<ZendeskUser>, ApiError> {
         let mut url = self.endpoint("/api/v2/users");
         url.query_pairs_mut()
             .append_pair("role[]", "agent")
             .append_pair("role[]", "admin")
-            .append_pair("page[size]", "100");
+            .append_pair("page[size]", "100")
+            .append_pair("include", "identities");
         let mut all = Vec::new();
         for _ in 0..MAX_PAGES {
             let page: UsersPage = self.get("users_staff", url.clone()).await?;
-            let next = page
-                .links
-                .as_ref()
-                .filter(|_| page.meta.as_ref().is_some_and(|m| m.has_more))
-                .and_then(|l| l.next.clone())
-                .or(page.next_page.clone());
-            all.extend(users(page).filter(|u| u.role.is_staff()));
-            match next.and_then(|n| Url::parse(&n).ok()) {
-                // Follow only links on the same Zendesk.
-                Some(next) if next.origin() == self.base.origin() => url = next,
-                _ => break,
+            let next = self.next_page(&page)?;
+            all.extend(
+                with_identities(page)
+                    .into_iter()
+                    .filter(|u| u.role.is_staff()),
+            );
+            match next {
+                Some(next) => url = next,
+                None => return Ok(all),
             }
         }
-        Ok(all)
+        Err(unavailable(anyhow!(
+            "the Zendesk staff listing has more than {MAX_PAGES} pages"
+        )))
     }
 
     /// `PUT /api/v2/users/{id}` setting `external_id` only.

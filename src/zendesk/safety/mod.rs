@@ -36,6 +36,12 @@ pub enum SafetyMode {
 const UNVERIFIED_RETRY: Duration = Duration::from_secs(10);
 /// How long a verified end-user link is remembered for degraded mode.
 const RECENT_MATCH_TTL: Duration = Duration::from_secs(60 * 60);
+/// How long an e-mail search that found nobody is re-used: Zendesk's search index lags behind
+/// its writes ("it can take a few minutes"), so an empty answer is the least trustworthy one.
+const EMPTY_SEARCH_TTL: Duration = Duration::from_secs(10);
+/// How long the staff listing (agents and admins, read from Zendesk's database, not its search
+/// index) is re-used.
+pub const STAFF_LISTING_TTL: Duration = Duration::from_secs(60);
 
 /// The guard hears what the directory learns while it reads a member (`members::early`).
 impl crate::members::early::Listener for SafetyGuard {
@@ -86,7 +92,48 @@ const SETTLED_UNSAFE: u8 = 2;
 #[derive(Clone, Hash, PartialEq, Eq)]
 enum Lookup {
     ExternalId(String),
+    /// An e-mail search, for the address exactly as searched.
     Email(String),
+    /// Every agent and admin (`GET /api/v2/users?role[]=agent&role[]=admin`).
+    Staff,
+}
+
+impl Lookup {
+    /// The e-mail searches that together could find whoever holds `email`: the address exactly
+    /// as the token carries it (Zendesk matches the token's address and documents no Unicode
+    /// folding), and its folded form when folding changes it (`Straße` → `strasse`; Zendesk's
+    /// case-insensitivity is documented for search terms, not for every script).
+    fn emails(email: &str) -> Vec<Lookup> {
+        let exact = email.trim().to_owned();
+        let mut searches = vec![Lookup::Email(exact.clone())];
+        if let Some(folded) = crate::members::email::canonical(email)
+            && folded != exact
+        {
+            searches.push(Lookup::Email(folded));
+        }
+        searches
+    }
+}
+
+/// Look-ups live `ZENDESK_API_CACHE_TTL_SECS`, an e-mail search that found nobody at most
+/// [`EMPTY_SEARCH_TTL`], the staff listing [`STAFF_LISTING_TTL`].
+struct LookupExpiry {
+    ttl: Duration,
+}
+
+impl moka::Expiry<Lookup, std::sync::Arc<Vec<ZendeskUser>>> for LookupExpiry {
+    fn expire_after_create(
+        &self,
+        key: &Lookup,
+        value: &std::sync::Arc<Vec<ZendeskUser>>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(match key {
+            Lookup::Email(_) if value.is_empty() => self.ttl.min(EMPTY_SEARCH_TTL),
+            Lookup::Staff => self.ttl.min(STAFF_LISTING_TTL),
+            _ => self.ttl,
+        })
+    }
 }
 
 /// What the guard needs besides the API client.
@@ -126,7 +173,9 @@ impl SafetyGuard {
         } = settings;
         let lookups = Cache::builder()
             .max_capacity(if cache_ttl.is_zero() { 0 } else { 50_000 })
-            .time_to_live(cache_ttl.max(Duration::from_millis(1)))
+            .expire_after(LookupExpiry {
+                ttl: cache_ttl.max(Duration::from_millis(1)),
+            })
             .build();
         Self {
             api,
@@ -225,6 +274,7 @@ impl SafetyGuard {
             let users = match &key {
                 Lookup::ExternalId(id) => api.users_by_external_id(id).await?,
                 Lookup::Email(email) => api.users_by_email(email).await?,
+                Lookup::Staff => api.staff().await?,
             };
             Ok::<_, ApiError>(std::sync::Arc::new(users))
         };
@@ -251,10 +301,13 @@ impl SafetyGuard {
         }
         let key = match fact {
             Early::Id(id) => Lookup::ExternalId(id.trim().to_lowercase()),
-            Early::Email(email) => match crate::members::email::canonical(&email) {
-                Some(email) => Lookup::Email(email),
-                None => return,
-            },
+            Early::Email(email) => {
+                let guard = self.clone();
+                tokio::spawn(async move {
+                    let _ = guard.holders(&email).await;
+                });
+                return;
+            }
         };
         let guard = self.clone();
         tokio::spawn(async move {
@@ -322,6 +375,7 @@ impl SafetyGuard {
         let email = crate::members::email::canonical(&member.email)
             .unwrap_or_else(|| member.email.trim().to_lowercase());
         let by_id = self.lookup(Lookup::ExternalId(external_id.clone()));
+        let holders = self.holders(&member.email);
         let (by_id, by_email) = if member.email_sharing == Sharing::NotSearched {
             // The directory saw Zendesk link this member to this address. Zendesk gives an
             // address to one user only, so while that holds nobody else can have it.
@@ -331,11 +385,11 @@ impl SafetyGuard {
                 .is_ok_and(|users| linked_to(users, &member.id, &member.email));
             let by_email = match linked {
                 true => Ok(Default::default()),
-                false => self.lookup(Lookup::Email(email.clone())).await,
+                false => holders.await,
             };
             (by_id, by_email)
         } else {
-            tokio::join!(by_id, self.lookup(Lookup::Email(email.clone())))
+            tokio::join!(by_id, holders)
         };
         let (by_id, by_email) = match (by_id, by_email) {
             (Ok(by_id), Ok(by_email)) => (by_id, by_email),
@@ -358,13 +412,38 @@ impl SafetyGuard {
         Ok(allowed)
     }
 
+    /// Every Zendesk user holding `email`: the e-mail searches ([`Lookup::emails`]) and, because
+    /// the search index lags behind Zendesk's writes, the staff listing read from its database
+    /// (an agent created a minute ago is not in the search yet). Fails when any of them does.
+    async fn holders(&self, email: &str) -> Result<std::sync::Arc<Vec<ZendeskUser>>, ApiError> {
+        let searches = futures_util::future::try_join_all(
+            Lookup::emails(email)
+                .into_iter()
+                .map(|key| self.lookup(key)),
+        );
+        let (found, staff) = tokio::try_join!(searches, self.lookup(Lookup::Staff))?;
+        let mut holders: Vec<ZendeskUser> = Vec::new();
+        let staff_holders = staff.iter().filter(|u| u.has_email(email));
+        for user in found
+            .iter()
+            .flat_map(|users| users.iter())
+            .chain(staff_holders)
+        {
+            if !holders.iter().any(|h| h.id == user.id) {
+                holders.push(user.clone());
+            }
+        }
+        Ok(std::sync::Arc::new(holders))
+    }
+
     /// Forgets the cached look-ups for `member` (after a first link, Zendesk's answer changes).
     pub async fn forget(&self, member: &Member) {
-        let email = crate::members::email::canonical(&member.email).unwrap_or_default();
         self.lookups
             .invalidate(&Lookup::ExternalId(member.id.trim().to_lowercase()))
             .await;
-        self.lookups.invalidate(&Lookup::Email(email)).await;
+        for key in Lookup::emails(&member.email) {
+            self.lookups.invalidate(&key).await;
+        }
     }
 
     async fn degraded(&self, external_id: &str, email: &str) -> Result<Allowed, Denial> {
