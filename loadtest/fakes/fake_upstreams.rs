@@ -186,7 +186,8 @@ async fn profile_query(latency: web::Data<Latency>, req: HttpRequest) -> HttpRes
         .and_then(|n| n.parse::<u64>().ok());
     let rows: Vec<_> = n
         .map(|n| {
-            json!({"ID": (100_000 + n).to_string(), "FullName": format!("Member {n}"),
+            json!({"ID": (100_000 + n).to_string(), "UserName": format!("member{n}"),
+                "FullName": format!("Member {n}"),
                 "Email": format!("member{n}@members.example"), "Status": "A",
                 "Phone": "(310) 388-4000", "OtherRecordsWithEmail": 0})
         })

@@ -141,6 +141,23 @@ impl TokenCache {
     pub async fn forget(&self) {
         self.0.invalidate(&()).await;
     }
+
+    /// Forgets the cached token only if it is still `refused`: when a newer one has already
+    /// replaced it (another request renewed it first), that one stays. iMIS keeps only the
+    /// newest token per user, so fetching again needlessly would expire the one just fetched.
+    pub async fn forget_if(&self, refused: &Arc<CachedToken>) {
+        use moka::ops::compute::Op;
+        self.0
+            .entry(())
+            .and_compute_with(|current| {
+                let op = match current {
+                    Some(entry) if Arc::ptr_eq(entry.value(), refused) => Op::Remove,
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
 }
 
 #[cfg(test)]

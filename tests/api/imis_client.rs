@@ -399,3 +399,68 @@ async fn a_party_that_is_not_the_one_asked_for_is_refused() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn a_member_token_refused_with_403_is_the_same_configuration_problem() {
+    // `/api/User` may be closed to members with 403 rather than 401.
+    let server = MockServer::start().await;
+    token_for(&server, "m", "pw", json!({"access_token": "member-token"})).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let result = directory(&server, None)
+        .authenticate("m", &password("pw"))
+        .await;
+    let Err(DirectoryError::Unavailable(e)) = result else {
+        panic!("expected unavailable, got {result:?}")
+    };
+    assert!(format!("{e:#}").contains("IMIS_SERVICE_USERNAME"), "{e:#}");
+}
+
+#[tokio::test]
+async fn a_service_token_expired_by_a_newer_one_elsewhere_is_fetched_again() {
+    // iMIS keeps only the newest token per user: another replica (or a `check` run) signing in
+    // as the service account expires ours, twice in a row here.
+    let server = MockServer::start().await;
+    let m = Member::active();
+    for (priority, token) in [(1u8, "svc-1"), (2, "svc-2"), (3, "svc-3")] {
+        Mock::given(method("POST"))
+            .and(path(format!("{IMIS_PREFIX}/token")))
+            .and(form(&[("username", "svc")]))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"access_token": token, "expires_in": 3600})),
+            )
+            .up_to_n_times(1)
+            .with_priority(priority)
+            .mount(&server)
+            .await;
+    }
+    token_for(
+        &server,
+        &m.username,
+        &m.password,
+        json!({"access_token": "member-token"}),
+    )
+    .await;
+    for stale in ["svc-1", "svc-2"] {
+        Mock::given(method("GET"))
+            .and(header("Authorization", format!("Bearer {stale}").as_str()))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
+    }
+    member_lookups(&server, &m, "svc-3").await;
+    let dir = directory(&server, Some(("svc", "svc-pw")));
+    let profile = dir
+        .authenticate(&m.username, &password(&m.password))
+        .await
+        .expect("a profile with the third token");
+    assert_eq!(profile.id, m.id);
+    let health = dir.upstream().expect("iMIS health").report();
+    assert_eq!(
+        health.consecutive_failures, 0,
+        "refused tokens are answers, not an outage"
+    );
+}

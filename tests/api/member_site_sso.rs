@@ -384,6 +384,7 @@ async fn with_a_profile_query_the_member_is_read_in_one_request_with_their_own_t
             {"$type": "Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts",
              "Properties": {"$values": [
                 {"Name": "ID", "Value": member.id},
+                {"Name": "UserName", "Value": member.username},
                 {"Name": "FullName", "Value": "Art Abingdon"},
                 {"Name": "Email", "Value": member.email},
                 {"Name": "Status", "Value": "A"},
@@ -410,7 +411,8 @@ async fn without_a_shared_count_column_a_member_zendesk_links_still_costs_two_im
         .and(path(format!("{IMIS_PREFIX}/api/query")))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": [
-            {"ID": member.id, "FullName": "Art Abingdon", "Email": email, "Status": "A"}]}})),
+            {"ID": member.id, "UserName": member.username, "FullName": "Art Abingdon",
+             "Email": email, "Status": "A"}]}})),
         )
         .mount(&app.imis)
         .await;
@@ -487,4 +489,87 @@ async fn a_hand_off_for_imis_guest_user_is_refused_whatever_its_party_looks_like
         !app.imis_paths().await.iter().any(|p| p == "/api/User"),
         "a Guest is not looked up"
     );
+}
+
+/// The hand-off of `member` with a profile query that answers `answer` (HTTP `status`).
+async fn hand_off_with_profile_query(
+    member: &Member,
+    status: u16,
+    answer: Value,
+) -> (TestApp, reqwest::Response) {
+    let app = sso_app(&[("IMIS_PROFILE_QUERY", "$/ZendeskSSO/Profile")]).await;
+    given_hand_off(&app, "r-iqa-q", member, json!(member.username)).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/query")))
+        .respond_with(ResponseTemplate::new(status).set_body_json(answer))
+        .mount(&app.imis)
+        .await;
+    let journey = start_journey(&app, "").await;
+    let response = post_hand_off(&app, Some(&journey), "r-iqa-q").await;
+    (app, response)
+}
+
+fn query_row(member: &Member, user_name: &str, shared: Value) -> Value {
+    json!({"ID": member.id, "UserName": user_name, "FullName": "Art Abingdon",
+        "Email": member.email, "Status": "A", "OtherRecordsWithEmail": shared})
+}
+
+#[tokio::test]
+async fn a_profile_query_that_does_not_identify_exactly_the_signed_in_member_is_refused() {
+    let member = Member::active();
+    let other = Member::active();
+    for answer in [
+        // A prompt called without its value does not filter: everyone comes back.
+        json!({"Items": {"$values": [query_row(&member, &member.username, json!(0)),
+            query_row(&other, &other.username, json!(0))]}, "TotalCount": 2}),
+        json!({"Items": {"$values": [query_row(&member, &member.username, json!(0))]},
+            "TotalCount": 1200}),
+        // Somebody else's row.
+        json!({"Items": {"$values": [query_row(&other, &other.username, json!(0))]}}),
+        // No user-name column to prove whose row it is.
+        json!({"Items": {"$values": [{"ID": member.id, "Email": member.email, "Status": "A"}]}}),
+    ] {
+        let (_app, response) = hand_off_with_profile_query(&member, 200, answer.clone()).await;
+        assert_eq!(response.status(), 403, "{answer}");
+        let page = response.text().await.expect("body");
+        assert!(!has_input(&page, "jwt"), "{answer}");
+    }
+    assert!(
+        log_lines()
+            .iter()
+            .any(|l| l["fields"]["query"] == "$/ZendeskSSO/Profile"
+                || l["query"] == "$/ZendeskSSO/Profile"),
+        "the admin's line names the query"
+    );
+}
+
+#[tokio::test]
+async fn a_shared_count_in_any_numeric_form_counts_as_shared() {
+    for count in [
+        json!("1.00"),
+        json!(2.0),
+        json!({"$type": "System.Decimal", "$value": 1.0}),
+        json!(true),
+    ] {
+        let member = Member::active();
+        let answer =
+            json!({"Items": {"$values": [query_row(&member, &member.username, count.clone())]}});
+        let (_app, response) = hand_off_with_profile_query(&member, 200, answer).await;
+        assert_eq!(response.status(), 403, "{count}");
+        assert!(
+            audit_events_for(&member.id)
+                .iter()
+                .any(|e| e["reason"] == "duplicate_primary_email"),
+            "{count}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_imis_without_the_query_endpoint_is_a_configuration_problem_not_a_missing_member() {
+    let member = Member::active();
+    let (_app, response) =
+        hand_off_with_profile_query(&member, 404, json!({"Message": "No HTTP resource"})).await;
+    assert_eq!(response.status(), 503);
+    assert!(log_text().contains("20.3.77"));
 }

@@ -53,6 +53,9 @@ pub struct ServiceAccount {
 }
 
 const UPSTREAM: &str = "imis";
+/// How many service-account tokens one look-up tries when iMIS refuses them (each refused one
+/// may have been expired a moment ago by another process fetching a newer one).
+const SERVICE_TOKEN_TRIES: usize = 3;
 /// Renew a cached service token this long before iMIS says it expires.
 const TOKEN_EARLY_RENEWAL: Duration = Duration::from_secs(60);
 /// Assumed lifetime of a service token when iMIS does not say (`expires_in` missing).
@@ -291,7 +294,10 @@ impl ImisDirectory {
         };
         match response.status() {
             s if s.is_success() => {}
-            StatusCode::UNAUTHORIZED => return Err(LookupError::Unauthorized),
+            // `/api/User` may be closed to a member's token with either.
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(LookupError::Unauthorized);
+            }
             StatusCode::NOT_FOUND => return Err(LookupError::NotFound),
             s if s.is_client_error() => {
                 return Err(LookupError::Rejected(anyhow!(
@@ -459,13 +465,14 @@ impl ImisDirectory {
         token: &SecretString,
     ) -> Result<MemberProfile, DirectoryError> {
         let result = match (&self.profile_query, &self.service) {
-            (Some(query), _) => self.run_profile_query(query, token).await,
+            (Some(query), _) => self.run_profile_query(query, user_name, token).await,
             (None, Some(account)) => self.lookup_as_service(account, user_name).await,
             (None, None) => match self.lookup(user_name, token).await {
-                Err(LookupError::Unauthorized) => Err(anyhow!(
-                    "iMIS refused the member's own token for the profile look-up; configure IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
-                )
-                .into()),
+                Err(LookupError::Unauthorized) => Err(LookupError::Rejected(anyhow!(
+                    "iMIS refused the member's own token for the profile look-up (401 or 403: \
+                     members may not read /api/User or /api/Party on this site); configure \
+                     IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD"
+                ))),
                 other => other,
             },
         };
@@ -491,17 +498,54 @@ impl ImisDirectory {
     }
 
     /// `GET /api/query?QueryName=…` with the member's own token: their row, in one request (plus
-    /// the duplicate-e-mail search when the query does not count shared addresses).
+    /// the duplicate-e-mail search when the query does not count shared addresses). The query must
+    /// identify exactly one member, the one iMIS proved: one row whose user-name column is
+    /// `user_name`. Anything else is refused, with an admin log line naming the query.
     async fn run_profile_query(
         &self,
         profile_query: &query::ProfileQuery,
+        user_name: &str,
         token: &SecretString,
     ) -> Result<MemberProfile, LookupError> {
         let mut url = self.endpoint(&["api", "query"]);
         url.query_pairs_mut()
             .append_pair("QueryName", &profile_query.path);
-        let answer: serde_json::Value = self.get_json("profile_query", url, token).await?;
-        let row = query::first_row(&answer).ok_or(LookupError::NotFound)?;
+        let answer: serde_json::Value = match self.get_json("profile_query", url, token).await {
+            // An iMIS older than 20.3.77 has no /api/query: a configuration problem, not "no
+            // member record".
+            Err(LookupError::NotFound) => {
+                return Err(anyhow!(
+                    "iMIS answered 404 for /api/query (IMIS_PROFILE_QUERY {}): the IQA query \
+                     endpoint needs iMIS 20.3.77 or later, and the query must exist at that path",
+                    profile_query.path
+                )
+                .into());
+            }
+            other => other?,
+        };
+        let row = match query::only_row(&answer) {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(LookupError::NotFound),
+            Err(why) => return Err(misidentified(&profile_query.path, &why)),
+        };
+        match query::user_name(&row, &profile_query.columns) {
+            Some(found) if found.eq_ignore_ascii_case(user_name.trim()) => {}
+            Some(_) => {
+                return Err(misidentified(
+                    &profile_query.path,
+                    "its row is another user's than the one iMIS signed in",
+                ));
+            }
+            None => {
+                return Err(misidentified(
+                    &profile_query.path,
+                    &format!(
+                        "its row has no user-name column `{}` (IMIS_PROFILE_COLUMNS user_name)",
+                        profile_query.columns.user_name
+                    ),
+                ));
+            }
+        }
         let mut profile = query::profile_from_row(&row, &profile_query.columns, &self.phone)
             .ok_or(LookupError::NotFound)?;
         early::tell(Early::Id(profile.id.clone()));
@@ -524,22 +568,45 @@ impl ImisDirectory {
         account: &ServiceAccount,
         user_name: &str,
     ) -> Result<MemberProfile, LookupError> {
-        let token = self.service_token(account).await?;
-        match self.lookup(user_name, &token.token).await {
-            Err(LookupError::Unauthorized) => {
-                self.service_token.forget().await;
-                let token = self.service_token(account).await?;
-                match self.lookup(user_name, &token.token).await {
-                    Err(LookupError::Unauthorized) => Err(anyhow!(
-                        "iMIS refused a fresh service-account token: the account may lack rights to read users and parties"
-                    )
-                    .into()),
-                    other => other,
+        let mut token = self.service_token(account).await?;
+        for attempt in 1..=SERVICE_TOKEN_TRIES {
+            match self.lookup(user_name, &token.token).await {
+                // iMIS keeps only the newest token per user: another replica, a `check` run or
+                // another integration signing in as this account expired ours.
+                Err(LookupError::Unauthorized) if attempt < SERVICE_TOKEN_TRIES => {
+                    self.service_token.forget_if(&token).await;
+                    token = self.service_token(account).await?;
                 }
+                // An answer, not an outage: it must not open the circuit for everyone.
+                Err(LookupError::Unauthorized) => {
+                    return Err(LookupError::Rejected(anyhow!(
+                        "iMIS refused {SERVICE_TOKEN_TRIES} fresh tokens of the service account \
+                         (IMIS_SERVICE_USERNAME) in a row: it may lack rights to read users and \
+                         parties, or another process signs in as the same account (iMIS keeps \
+                         only the newest token per user): give the bridge a service account no \
+                         other integration uses"
+                    )));
+                }
+                other => return other,
             }
-            other => other,
         }
+        Err(LookupError::Rejected(anyhow!(
+            "no service-account attempt was made"
+        )))
     }
+}
+
+/// The profile query returned something other than the signed-in member's one row: refused
+/// (no member record for the member), with the admin told what to fix.
+fn misidentified(path: &str, why: &str) -> LookupError {
+    tracing::error!(
+        query = %path,
+        why = %why,
+        "IMIS_PROFILE_QUERY does not identify exactly the signed-in member: filter it on the \
+         signed-in contact (\"LoggedIn User Key\"; \"Me\" is no longer supported), give every \
+         prompt, and return the UserName column; the sign-in is refused"
+    );
+    LookupError::NotFound
 }
 
 /// iMIS's anonymous identity is the user `GUEST`: whatever party it has, it is not a member.

@@ -15,6 +15,8 @@ use crate::members::{MemberFacts, MemberProfile, MemberStatus};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileColumns {
     pub id: String,
+    /// The row's iMIS user name: it must be the one iMIS proved (the token's `userName`).
+    pub user_name: String,
     pub name: String,
     pub email: String,
     pub phone: String,
@@ -31,6 +33,7 @@ impl Default for ProfileColumns {
     fn default() -> Self {
         Self {
             id: "ID".into(),
+            user_name: "UserName".into(),
             name: "FullName".into(),
             email: "Email".into(),
             phone: "Phone".into(),
@@ -53,6 +56,7 @@ impl ProfileColumns {
                 .ok_or_else(|| format!("`{pair}` is not key=Column"))?;
             let slot = match key.trim() {
                 "id" => &mut columns.id,
+                "user_name" => &mut columns.user_name,
                 "name" => &mut columns.name,
                 "email" => &mut columns.email,
                 "phone" => &mut columns.phone,
@@ -77,9 +81,45 @@ pub struct ProfileQuery {
     pub columns: ProfileColumns,
 }
 
+/// One row of a query answer: column (lower case) → text.
+pub type Row = BTreeMap<String, String>;
+
+/// The one row of a query that identifies exactly one member: `Ok(None)` for no row (a Guest's
+/// token), an error in words for more than one (or a `TotalCount` above one): a query that does
+/// not filter on the signed-in contact (a prompt called without its value does not filter).
+pub fn only_row(answer: &Value) -> Result<Option<Row>, String> {
+    let items = answer.get("Items").unwrap_or(answer);
+    let rows = match items {
+        Value::Array(rows) => rows,
+        Value::Object(map) => match map.get("$values") {
+            Some(Value::Array(rows)) => rows,
+            _ => return Err("the answer has no list of rows".into()),
+        },
+        _ => return Err("the answer has no list of rows".into()),
+    };
+    let total = answer
+        .get("TotalCount")
+        .and_then(scalar)
+        .and_then(|t| number(&t));
+    if rows.len() > 1 || total.is_some_and(|t| t > 1.0) {
+        return Err(format!(
+            "it returned {} rows (TotalCount {}), not the signed-in member's one",
+            rows.len(),
+            total.map_or("not given".to_owned(), |t| t.to_string())
+        ));
+    }
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    row_cells(row)
+        .map(Some)
+        .ok_or_else(|| "its row is neither Properties nor a flat object".into())
+}
+
 /// The first row of a query answer as column → text (case-insensitive names); `None` for no row
 /// (a Guest's token).
-pub fn first_row(answer: &Value) -> Option<BTreeMap<String, String>> {
+#[cfg(test)]
+fn first_row(answer: &Value) -> Option<Row> {
     let items = answer.get("Items").unwrap_or(answer);
     let rows = match items {
         Value::Array(rows) => rows,
@@ -89,7 +129,10 @@ pub fn first_row(answer: &Value) -> Option<BTreeMap<String, String>> {
         },
         _ => return None,
     };
-    let row = rows.first()?;
+    row_cells(rows.first()?)
+}
+
+fn row_cells(row: &Value) -> Option<Row> {
     let mut cells = BTreeMap::new();
     match row.get("Properties") {
         Some(properties) => {
@@ -117,6 +160,34 @@ pub fn first_row(answer: &Value) -> Option<BTreeMap<String, String>> {
     Some(cells)
 }
 
+/// A number as IQA may type it: `0`, `1.0`, `"1.00"`, `{"$type":"System.Decimal","$value":1.0}`
+/// (already unwrapped by [`scalar`]).
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// Whether the row says another record shares the member's e-mail, read by meaning: a count in
+/// any numeric form (above zero: shared) or a flag (`true`/`false`, `yes`/`no`). `None` when the
+/// column is absent or unreadable: then the search decides, never "alone".
+pub fn shared_email(row: &Row, columns: &ProfileColumns) -> Option<bool> {
+    let value = row.get(&columns.shares_email.to_ascii_lowercase())?;
+    if let Some(n) = number(value) {
+        return Some(n > 0.0);
+    }
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// The row's user name, if the query returns one.
+pub fn user_name(row: &Row, columns: &ProfileColumns) -> Option<String> {
+    row.get(&columns.user_name.to_ascii_lowercase())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 fn scalar(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
@@ -129,7 +200,7 @@ fn scalar(value: &Value) -> Option<String> {
 
 /// The member's profile from their row; `None` when the row has no id.
 pub fn profile_from_row(
-    row: &BTreeMap<String, String>,
+    row: &Row,
     columns: &ProfileColumns,
     phone: &PhonePolicy,
 ) -> Option<MemberProfile> {
@@ -152,9 +223,7 @@ pub fn profile_from_row(
         phone: cell(&columns.phone).and_then(|p| phone.to_e164(&p)),
         status,
         email_sharing: crate::members::email::Sharing::searched(
-            cell(&columns.shares_email)
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_some_and(|n| n > 0),
+            shared_email(row, columns).unwrap_or(false),
         ),
         facts: MemberFacts {
             status_code,
@@ -167,9 +236,10 @@ pub fn profile_from_row(
     })
 }
 
-/// Whether the row says how many other records share the e-mail (so no search is needed).
-pub fn counts_shared_email(row: &BTreeMap<String, String>, columns: &ProfileColumns) -> bool {
-    row.contains_key(&columns.shares_email.to_ascii_lowercase())
+/// Whether the row says, readably, whether other records share the e-mail (so no search is
+/// needed).
+pub fn counts_shared_email(row: &Row, columns: &ProfileColumns) -> bool {
+    shared_email(row, columns).is_some()
 }
 
 #[cfg(test)]
@@ -211,5 +281,44 @@ mod tests {
         assert_eq!(c.email, "PrimaryEmail");
         assert_eq!(c.name, "FullName");
         assert!(ProfileColumns::parse("colour=Blue").is_err());
+    }
+
+    #[test]
+    fn the_shared_count_is_read_by_meaning_in_every_form() {
+        let columns = ProfileColumns::default();
+        let row = |value: Value| {
+            first_row(&json!({"Items": {"$values": [{"Properties": {"$values": [
+                {"Name": "ID", "Value": "1"},
+                {"Name": "OtherRecordsWithEmail", "Value": value}]}}]}}))
+            .expect("a row")
+        };
+        for (value, shared) in [
+            (
+                json!({"$type": "System.Decimal", "$value": 1.0}),
+                Some(true),
+            ),
+            (json!("1.00"), Some(true)),
+            (json!(2.0), Some(true)),
+            (json!(true), Some(true)),
+            (json!({"$type": "System.Int32", "$value": 0}), Some(false)),
+            (json!("0.00"), Some(false)),
+            (json!(false), Some(false)),
+            (json!("several"), None),
+        ] {
+            let row = row(value.clone());
+            assert_eq!(shared_email(&row, &columns), shared, "{value}");
+            assert_eq!(counts_shared_email(&row, &columns), shared.is_some());
+        }
+    }
+
+    #[test]
+    fn a_query_that_returns_more_than_one_row_identifies_nobody() {
+        let two = json!({"Items": {"$values": [{"ID": "1"}, {"ID": "2"}]}});
+        assert!(only_row(&two).is_err());
+        let counted = json!({"Items": {"$values": [{"ID": "1"}]}, "TotalCount": 5});
+        assert!(only_row(&counted).is_err(), "one page of many");
+        let one = json!({"Items": {"$values": [{"ID": "1"}]}, "TotalCount": 1});
+        assert!(only_row(&one).expect("one").is_some());
+        assert_eq!(only_row(&json!({"Items": {"$values": []}})), Ok(None));
     }
 }

@@ -369,7 +369,9 @@ impl ZendeskApi {
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && bearer.is_some() && !renewed {
                 // A cached client-credentials token was revoked or expired early: renew once.
-                self.oauth_token.forget().await;
+                if let Some(refused) = &bearer {
+                    self.oauth_token.forget_if(refused).await;
+                }
                 renewed = true;
                 attempt = 0;
                 continue;
