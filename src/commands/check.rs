@@ -129,6 +129,7 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
     }
 
     report.push_sign_in_method(settings).await;
+    report.push_service_account(settings);
     report.push_shared_state(settings).await;
     report.push_sample_token(settings);
     report
@@ -325,6 +326,36 @@ impl Report {
                 }
             }
             Err(detail) => self.push("imis sso page", Status::Failed, detail),
+        }
+    }
+
+    /// What iMIS's service account (`IMIS_SERVICE_USERNAME`) makes possible, warned when absent:
+    /// a member's own token may list only their own record, and may not read `/api/User`.
+    fn push_service_account(&mut self, settings: &Settings) {
+        let crate::config::DirectorySettings::Imis(imis) = &settings.directory else {
+            return;
+        };
+        if imis.service_account.is_some() {
+            return;
+        }
+        self.push(
+            "imis service account",
+            Status::Warning,
+            "no IMIS_SERVICE_USERNAME: the search for other records with a member's primary \
+             e-mail runs with nothing that could see them, so it proves nothing (recorded as \
+             unverified: a first link to an existing Zendesk end user then needs the e-mailed \
+             code, and UNLINKED_END_USERS=link refuses it). Configure a service account no other \
+             integration uses",
+        );
+        if settings.sso.is_some() && imis.profile_query.is_none() {
+            self.push(
+                "imis member token",
+                Status::Warning,
+                "single sign-on is on with neither IMIS_SERVICE_USERNAME nor IMIS_PROFILE_QUERY: \
+                 members are read with their own token, and iMIS may close /api/User and \
+                 /api/Party to members (401 or 403). Configure a service account or a profile \
+                 query",
+            );
         }
     }
 

@@ -38,6 +38,12 @@ pub enum Sharing {
     /// was read: the answer could not have changed the decision. The rules treat it as
     /// [`Sharing::Shared`] (only the linked member may use it), but no conflict is audited.
     NotSearched,
+    /// Searched with nothing but the member's own token (no service account): iMIS answers with
+    /// the caller's permissions, so a search that found only the member proves nothing about
+    /// other records. Never read as [`Sharing::Alone`] where it matters: a first link to an
+    /// existing Zendesk end user then needs the e-mailed code (`UNLINKED_END_USERS=link` is
+    /// refused), so nobody is handed an account on an unproven address.
+    Unverified,
 }
 
 impl Sharing {
@@ -48,7 +54,7 @@ impl Sharing {
 
     /// Only the member Zendesk already links to the address may sign in with it.
     pub fn needs_link(self) -> bool {
-        self != Self::Alone
+        matches!(self, Self::Shared | Self::NotSearched)
     }
 }
 
@@ -79,9 +85,10 @@ impl serde::de::Visitor<'_> for SharingVisitor {
             "alone" => Ok(Sharing::Alone),
             "shared" => Ok(Sharing::Shared),
             "not_searched" => Ok(Sharing::NotSearched),
+            "unverified" => Ok(Sharing::Unverified),
             other => Err(E::unknown_variant(
                 other,
-                &["alone", "shared", "not_searched"],
+                &["alone", "shared", "not_searched", "unverified"],
             )),
         }
     }

@@ -262,6 +262,14 @@ async fn first_link(
         return Ok(());
     };
     match attempt.state.unlinked_end_users {
+        // Without a duplicate search that could see other records, the address is unproven:
+        // only the e-mailed code may hand this end user over.
+        UnlinkedEndUsers::Link
+            if session.member.email_sharing == crate::members::email::Sharing::Unverified =>
+        {
+            tracing::warn!(member_id = %session.member.id, "a first link to an existing end user needs a duplicate-address search run with the iMIS service account (IMIS_SERVICE_USERNAME), or UNLINKED_END_USERS=verify: refused");
+            Err(Failure::denied(Denial::UnlinkedEndUser))
+        }
         UnlinkedEndUsers::Link => Ok(()),
         UnlinkedEndUsers::Deny => Err(Failure::denied(Denial::UnlinkedEndUser)),
         UnlinkedEndUsers::Verify if verified == Some(user) => {

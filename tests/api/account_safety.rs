@@ -17,6 +17,21 @@ fn zendesk_user(id: u64, email: &str, external_id: Option<&str>, role: &str) -> 
         "tags": [], "user_fields": {}, "organization_id": null})
 }
 
+/// A bridge with iMIS's service account (`svc`), which the duplicate-address search needs.
+async fn app_with_service_account() -> TestApp {
+    spawn_app_with(&[
+        ("IMIS_SERVICE_USERNAME", "svc"),
+        ("IMIS_SERVICE_PASSWORD", "svc-password"),
+    ])
+    .await
+}
+
+/// iMIS knows `member`, both to their password and to the service account.
+async fn given_member_and_service(app: &TestApp, member: &Member) {
+    app.given_member(member).await;
+    app.given_service_account(member).await;
+}
+
 /// Signs in and asserts a refusal: status, member page words, no token, the audit reason.
 async fn assert_denied(
     app: &TestApp,
@@ -113,9 +128,10 @@ async fn linked_staff_sign_in_and_the_token_still_has_no_role() {
 
 #[tokio::test]
 async fn an_unlinked_end_user_with_the_same_email_is_allowed() {
-    let app = spawn_app().await;
+    // UNLINKED_END_USERS=link, and the service account's search proved nobody else has it.
+    let app = app_with_service_account().await;
     let member = Member::active();
-    app.given_member(&member).await;
+    given_member_and_service(&app, &member).await;
     app.given_zendesk_user(zendesk_user(
         8,
         member.email.as_deref().expect("email"),
@@ -165,7 +181,7 @@ async fn a_suspended_zendesk_user_gets_a_friendly_page_and_no_token() {
 
 #[tokio::test]
 async fn a_primary_email_shared_by_two_active_members_is_denied_for_both() {
-    let app = spawn_app().await;
+    let app = app_with_service_account().await;
     let member = Member::active();
     let mut twin = Member::active();
     twin.email = member.email.clone();
@@ -181,8 +197,8 @@ async fn a_primary_email_shared_by_two_active_members_is_denied_for_both() {
         .with_priority(1)
         .mount(&app.imis)
         .await;
-    app.given_member(&member).await;
-    app.given_member(&twin).await;
+    given_member_and_service(&app, &member).await;
+    given_member_and_service(&app, &twin).await;
     assert_denied(
         &app,
         &member,
@@ -204,7 +220,7 @@ async fn a_primary_email_shared_by_two_active_members_is_denied_for_both() {
 
 #[tokio::test]
 async fn a_lapsed_twin_does_not_block_the_active_member() {
-    let app = spawn_app().await;
+    let app = app_with_service_account().await;
     let member = Member::active();
     let mut lapsed = Member::active();
     lapsed.email = member.email.clone();
@@ -217,7 +233,7 @@ async fn a_lapsed_twin_does_not_block_the_active_member() {
         .with_priority(1)
         .mount(&app.imis)
         .await;
-    app.given_member(&member).await;
+    given_member_and_service(&app, &member).await;
     assert_eq!(app.sign_in(&member, "").await.status(), 200);
 }
 
@@ -417,7 +433,7 @@ async fn an_address_held_as_anothers_second_identity_is_theirs() {
 
 #[tokio::test]
 async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
-    let app = spawn_app().await;
+    let app = app_with_service_account().await;
     let owner = Member::active();
     let mut copier = Member::active();
     copier.email = owner.email.clone();
@@ -429,8 +445,8 @@ async fn a_copied_email_does_not_lock_out_the_member_zendesk_links_to_it() {
         .with_priority(1)
         .mount(&app.imis)
         .await;
-    app.given_member(&owner).await;
-    app.given_member(&copier).await;
+    given_member_and_service(&app, &owner).await;
+    given_member_and_service(&app, &copier).await;
     app.given_zendesk_user(zendesk_user(
         41,
         owner.email.as_deref().expect("email"),
@@ -488,15 +504,19 @@ async fn a_member_zendesk_already_links_to_their_address_costs_imis_no_search_fo
 
 #[tokio::test]
 async fn a_member_zendesk_does_not_link_yet_is_searched_for_copies_of_their_address() {
-    let app = spawn_app().await;
+    let app = app_with_service_account().await;
     let member = Member::active();
-    app.given_member(&member).await;
+    given_member_and_service(&app, &member).await;
 
     assert_eq!(app.sign_in(&member, "").await.status(), 200);
 
     let (imis, zendesk) = (app.imis_paths().await, app.zendesk_paths().await);
-    assert_eq!(imis.len(), 4, "token, user, party and the search: {imis:?}");
-    assert_eq!(imis.last().map(String::as_str), Some("/api/Party"));
+    let party = format!("/api/Party/{}", member.id);
+    assert_eq!(
+        imis,
+        ["/token", "/token", "/api/User", party.as_str(), "/api/Party"],
+        "the password, the service token, user, party and the search (as the service account)"
+    );
     assert_eq!(
         zendesk.len(),
         3,
@@ -582,4 +602,83 @@ async fn a_staff_listing_that_cannot_be_read_refuses_the_sign_in() {
         "zendesk_unavailable",
     )
     .await;
+}
+
+#[tokio::test]
+async fn without_a_service_account_nobody_is_handed_an_existing_end_user_on_an_unproven_address() {
+    // The member's own token may list only their own record: the search proves nothing, so
+    // UNLINKED_END_USERS=link must not hand over the end user (and their tickets).
+    let app = spawn_app().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_zendesk_user(zendesk_user(
+        8,
+        member.email.as_deref().expect("email"),
+        None,
+        "end-user",
+    ))
+    .await;
+    assert_denied(
+        &app,
+        &member,
+        403,
+        "not joined to your membership yet",
+        "unlinked_end_user",
+    )
+    .await;
+    let searches_as_member = app
+        .imis
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| {
+            r.url.path().ends_with("/api/Party")
+                && r.url.query().is_some_and(|q| q.contains("email"))
+        })
+        .count();
+    assert_eq!(
+        searches_as_member, 0,
+        "no search that could only see the member"
+    );
+}
+
+#[tokio::test]
+async fn the_duplicate_address_search_runs_with_the_service_account_on_the_profile_query_path() {
+    let app = spawn_app_with(&[
+        ("IMIS_SERVICE_USERNAME", "svc"),
+        ("IMIS_SERVICE_PASSWORD", "svc-password"),
+        ("IMIS_PROFILE_QUERY", "$/ZendeskSSO/Profile"),
+    ])
+    .await;
+    let member = Member::active();
+    given_member_and_service(&app, &member).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/query")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": [
+            {"ID": member.id, "UserName": member.username, "FullName": "Art Abingdon",
+             "Email": member.email, "Status": "A"}]}})),
+        )
+        .mount(&app.imis)
+        .await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    let searches: Vec<String> = app
+        .imis
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| {
+            r.url.path().ends_with("/api/Party")
+                && r.url.query().is_some_and(|q| q.contains("email"))
+        })
+        .map(|r| {
+            r.headers["authorization"]
+                .to_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(searches, ["Bearer service-account-token"]);
 }

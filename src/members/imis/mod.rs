@@ -355,7 +355,7 @@ impl ImisDirectory {
         let mut profile = person
             .into_profile(&self.phone)
             .ok_or_else(|| LookupError::from(anyhow!("iMIS party record has no PartyId")))?;
-        profile.email_sharing = self.email_sharing(&profile, token).await?;
+        profile.email_sharing = self.email_sharing(&profile).await?;
         if groups.is_some() {
             profile.facts.groups = groups;
         }
@@ -364,12 +364,10 @@ impl ImisDirectory {
 
     /// Whether another active party has the member's primary address. Not searched when
     /// Zendesk already links the member to it (`members::early`): the answer could not change
-    /// the decision, and iMIS is spared a call at every sign-in of a linked member.
-    async fn email_sharing(
-        &self,
-        profile: &MemberProfile,
-        token: &SecretString,
-    ) -> Result<Sharing, LookupError> {
+    /// the decision, and iMIS is spared a call at every sign-in of a linked member. The search
+    /// runs with the service account: a member's own token may see only their own record, so
+    /// without a service account the answer is [`Sharing::Unverified`], never "alone".
+    async fn email_sharing(&self, profile: &MemberProfile) -> Result<Sharing, LookupError> {
         let Some(email) = profile.email.as_deref() else {
             return Ok(Sharing::Alone);
         };
@@ -377,12 +375,25 @@ impl ImisDirectory {
             return Ok(Sharing::NotSearched);
         }
         early::tell(Early::Email(email.to_owned()));
+        let Some(account) = &self.service else {
+            return Ok(Sharing::Unverified);
+        };
+        let token = self.service_token(account).await?;
         let shared = self
-            .parties_by_email(email, token)
+            .parties_by_email(email, &token.token)
             .await?
             .into_iter()
             .any(|p| p.id != profile.id && p.status == MemberStatus::Active);
         Ok(Sharing::searched(shared))
+    }
+
+    /// The token for reads about the member that their own token may not be allowed (groups):
+    /// the service account's when there is one, else `own`.
+    async fn reading_token(&self, own: &SecretString) -> Result<SecretString, LookupError> {
+        match &self.service {
+            Some(account) => Ok(self.service_token(account).await?.token.clone()),
+            None => Ok(own.clone()),
+        }
     }
 
     /// `GET /api/Party?email=eq:{email}`, confirmed here: the filter's exact semantics (primary
@@ -554,10 +565,11 @@ impl ImisDirectory {
                 early::tell(Early::Email(email.clone()));
             }
         } else {
-            profile.email_sharing = self.email_sharing(&profile, token).await?;
+            profile.email_sharing = self.email_sharing(&profile).await?;
         }
         if self.fetch_groups {
-            profile.facts.groups = Some(self.groups(&profile.id, token).await?);
+            let token = self.reading_token(token).await?;
+            profile.facts.groups = Some(self.groups(&profile.id, &token).await?);
         }
         Ok(profile)
     }
