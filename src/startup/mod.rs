@@ -43,6 +43,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/verify", web::post().to(verify::submit))
         .route("/login/sso", web::get().to(imis_sso::begin))
         .route("/imis/sso", web::post().to(imis_sso::hand_off))
+        .route("/imis/sso", web::get().to(imis_sso::probe))
         .route("/logout", web::get().to(logout::logout))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -66,16 +66,18 @@ pub async fn read_body(mut response: Response) -> Result<Vec<u8>, BodyError> {
     Ok(body)
 }
 
-/// The answer's `Retry-After` in seconds, else `fallback`; never more than `max`.
-pub fn retry_after(response: &Response, fallback: Duration, max: Duration) -> Duration {
-    response
+/// How long to wait before retrying: the answer's `Retry-After` in seconds, else `fallback`;
+/// `None` (do not retry) when the upstream asks for more than `max`.
+pub fn retry_after(response: &Response, fallback: Duration, max: Duration) -> Option<Duration> {
+    let asked = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
-        .unwrap_or(fallback)
-        .min(max)
+        .unwrap_or(fallback);
+    // Waiting less than asked would only be refused again: answer "busy" at once instead.
+    (asked <= max).then_some(asked)
 }
 
 /// A bearer token and how long it may be used.

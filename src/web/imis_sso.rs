@@ -43,9 +43,84 @@ pub struct Journey {
     pub destination: Destination,
 }
 
+/// The hand-off's one field. iMIS's content item may post it URL-encoded or as
+/// `multipart/form-data` (receivers that read `$_POST['refresh_token']` take both): both are read.
 #[derive(Deserialize)]
 pub struct HandOffForm {
     refresh_token: Option<SecretString>,
+}
+
+/// The most a hand-off body may hold, in either encoding.
+const MAX_HAND_OFF_BYTES: usize = 16 * 1024;
+
+impl actix_web::FromRequest for HandOffForm {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                t.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if !multipart {
+            let form = web::Form::<HandOffForm>::from_request(req, payload);
+            return Box::pin(async move { Ok(form.await?.into_inner()) });
+        }
+        let parts = actix_multipart::Multipart::new(req.headers(), payload.take());
+        let req = req.clone();
+        Box::pin(async move {
+            read_multipart(parts)
+                .await
+                .map_err(|why| crate::web::login::bad_request(why, &req))
+        })
+    }
+}
+
+/// `refresh_token` from a multipart body, bounded like a URL-encoded one.
+async fn read_multipart(mut parts: actix_multipart::Multipart) -> Result<HandOffForm, String> {
+    use futures_util::StreamExt;
+    let (mut token, mut total) = (None, 0usize);
+    while let Some(field) = parts.next().await {
+        let mut field = field.map_err(|e| format!("unreadable multipart body: {e}"))?;
+        let wanted = field.name() == Some("refresh_token");
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| format!("unreadable multipart body: {e}"))?;
+            total += chunk.len();
+            if total > MAX_HAND_OFF_BYTES {
+                return Err("the multipart hand-off is larger than 16 KiB".into());
+            }
+            if wanted {
+                value.extend_from_slice(&chunk);
+            }
+        }
+        if wanted {
+            let text = String::from_utf8(value).map_err(|_| "refresh_token is not UTF-8")?;
+            token = Some(SecretString::from(text));
+        }
+    }
+    Ok(HandOffForm {
+        refresh_token: token,
+    })
+}
+
+/// `GET /imis/sso`: iMIS may check that the client application's redirect URL answers; a
+/// member who lands here by a GET is pointed to the start.
+pub async fn probe() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Help centre \
+             sign-in</title></head><body><p>This address receives members from the member site's \
+             sign-in. To sign in to the help centre, <a href=\"/login\">start here</a>.</p>\
+             </body></html>",
+        )
 }
 
 /// What a hand-off request says about where it came from.
@@ -106,7 +181,7 @@ pub async fn begin(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
 /// `POST /imis/sso`: the member site hands the member off.
 pub async fn hand_off(
     req: HttpRequest,
-    form: web::Form<HandOffForm>,
+    form: HandOffForm,
     state: web::Data<AppState>,
     request_id: RequestId,
 ) -> HttpResponse {
@@ -133,7 +208,7 @@ pub async fn hand_off(
             .get(header::ORIGIN)
             .map(|v| v.to_str().unwrap_or_default()),
     };
-    let identify = identify(&req, &state, form.into_inner(), provenance);
+    let identify = identify(&req, &state, form, provenance);
     let mut response = match signin::run(attempt, identify).await {
         Ok(granted) => signed_in(&req, &state, lang, granted, &destination),
         Err(failure) => hand_off_failure_page(&state, lang, &failure),

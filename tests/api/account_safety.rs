@@ -514,7 +514,13 @@ async fn a_member_zendesk_does_not_link_yet_is_searched_for_copies_of_their_addr
     let party = format!("/api/Party/{}", member.id);
     assert_eq!(
         imis,
-        ["/token", "/token", "/api/User", party.as_str(), "/api/Party"],
+        [
+            "/token",
+            "/token",
+            "/api/User",
+            party.as_str(),
+            "/api/Party"
+        ],
         "the password, the service token, user, party and the search (as the service account)"
     );
     assert_eq!(

@@ -464,3 +464,29 @@ async fn a_service_token_expired_by_a_newer_one_elsewhere_is_fetched_again() {
         "refused tokens are answers, not an outage"
     );
 }
+
+#[tokio::test]
+async fn a_429_asking_for_longer_than_the_cap_is_not_retried() {
+    // Waiting three seconds for an iMIS that asked for two minutes would only be refused again.
+    let server = MockServer::start().await;
+    token_for(&server, "m", "pw", json!({"access_token": "t"})).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/User")))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let result = directory(&server, None)
+        .authenticate("m", &password("pw"))
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "no wait");
+    let asked = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| r.url.path().ends_with("/api/User"))
+        .count();
+    assert_eq!(asked, 1, "not asked again");
+}

@@ -573,3 +573,41 @@ async fn an_imis_without_the_query_endpoint_is_a_configuration_problem_not_a_mis
     assert_eq!(response.status(), 503);
     assert!(log_text().contains("20.3.77"));
 }
+
+#[tokio::test]
+async fn a_hand_off_posted_as_multipart_form_data_signs_the_member_in() {
+    let app = sso_app(&[]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_hand_off(&app, "refresh-multi-1", &member, json!(member.username)).await;
+    let journey = start_journey(&app, "?return_to=%2Fhc").await;
+    let boundary = "----iMISContentItem7MA4YWxk";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"refresh_token\"\r\n\r\nrefresh-multi-1\r\n--{boundary}--\r\n"
+    );
+    let response = crate::helpers::browser()
+        .post(app.url("/imis/sso"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Origin", MEMBER_SITE)
+        .header("Cookie", journey)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("POST /imis/sso");
+    assert_eq!(response.status(), 200);
+    let claims = decode_claims(&delivery(&response.text().await.expect("body")).jwt);
+    assert_eq!(claims["external_id"], member.id.as_str());
+}
+
+#[tokio::test]
+async fn a_get_on_the_hand_off_address_answers_with_a_page_pointing_to_the_start() {
+    // iMIS may check that the client application's redirect URL answers.
+    let app = sso_app(&[]).await;
+    let response = app.get("/imis/sso").await;
+    assert_eq!(response.status(), 200);
+    assert!(page_text(&response.text().await.expect("body")).contains("start here"));
+}

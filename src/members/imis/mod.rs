@@ -274,7 +274,7 @@ impl ImisDirectory {
             let wait = match &result {
                 Err(SendError::Http(e)) if e.is_connect() => Some(RETRY_BACKOFF),
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    Some(retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER))
+                    retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER)
                 }
                 Ok(r) if matches!(r.status().as_u16(), 502..=504) => Some(RETRY_BACKOFF),
                 _ => None,

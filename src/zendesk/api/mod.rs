@@ -350,7 +350,7 @@ impl ZendeskApi {
             let wait = match &result {
                 Err(_) if idempotent => Some(RETRY_BACKOFF),
                 Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    Some(retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER))
+                    retry_after(r, RETRY_BACKOFF, MAX_RETRY_AFTER)
                 }
                 Ok(r) if idempotent && r.status().is_server_error() => Some(RETRY_BACKOFF),
                 _ => None,
