@@ -417,3 +417,37 @@ async fn by_default_the_bridge_stops_before_imis_would_lock_the_account() {
     assert!(app.imis_calls_to("/token").await < 5, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429));
 }
+
+#[tokio::test]
+async fn a_members_second_device_waits_its_turn_and_signs_in_too() {
+    // A double-click or a second tab is the member, not an attack: one attempt per user name
+    // reaches iMIS at a time, and the next waits for it instead of seeing the busy page.
+    let app = spawn_app_with(&[("IMIS_TIMEOUT_MS", "5000")]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(crate::helpers::form(&[(
+            "username",
+            member.username.as_str(),
+        )]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(400))
+                .set_body_json(
+                    json!({"access_token": format!("member-token-{}", member.id),
+                    "token_type": "bearer", "expires_in": 1199, "userName": member.username}),
+                ),
+        )
+        .with_priority(1)
+        .mount(&app.imis)
+        .await;
+    let url = app.url("/login");
+    let (first, second) = (browser(), browser());
+    let (a, b) = tokio::join!(
+        attempt_sign_in(&first, &url, &member.username, &member.password, None),
+        attempt_sign_in(&second, &url, &member.username, &member.password, None),
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    assert_eq!(app.imis_calls_to("/token").await, 2, "one after the other");
+}

@@ -62,6 +62,11 @@ const STEP_DELAY: Duration = Duration::from_millis(250);
 const MAX_TRACKED: u64 = 100_000;
 /// How long a sign-in waits for a place among those in flight before the busy page.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a sign-in waits while another attempt of the same user name is in flight (a
+/// double-click, a second tab): long enough for one iMIS sign-in with its retry.
+const USER_TURN_WAIT: Duration = Duration::from_secs(12);
+/// How often a waiting sign-in looks whether its user name's turn has come.
+const USER_TURN_POLL: Duration = Duration::from_millis(50);
 
 struct Window {
     started: Instant,
@@ -105,15 +110,17 @@ impl Window {
 pub enum Held {
     /// Too many failures: the window ends after this long.
     Closed { retry_after: Duration },
-    /// Too many attempts in flight (this user name's, this address's or everyone's).
+    /// Too many attempts in flight (this address's or everyone's).
     Busy,
+    /// Another attempt of this user name is in flight: the next one waits its turn.
+    UserBusy,
 }
 
 impl From<Held> for crate::signin::Failure {
     fn from(held: Held) -> Self {
         match held {
             Held::Closed { retry_after } => Self::Throttled { retry_after },
-            Held::Busy => Self::Busy,
+            Held::Busy | Held::UserBusy => Self::Busy,
         }
     }
 }
@@ -304,7 +311,26 @@ impl Throttle {
     /// Reserves an attempt for `username` (if any) from `ip` (if known): waits briefly for a
     /// place among this pod's sign-ins in flight, then counts the attempt against both limits
     /// at once — in Redis when it is configured and answers, else in this process.
+    /// One attempt per user name reaches iMIS at a time; the next (a double-click, a second
+    /// device) waits its turn for up to [`USER_TURN_WAIT`] instead of being refused.
     pub async fn reserve(
+        &self,
+        ip: Option<IpAddr>,
+        username: Option<&str>,
+    ) -> Result<Reservation, Held> {
+        let deadline = Instant::now() + USER_TURN_WAIT;
+        loop {
+            match self.try_reserve(ip, username).await {
+                Err(Held::UserBusy) if Instant::now() < deadline => {
+                    tokio::time::sleep(USER_TURN_POLL).await;
+                }
+                Err(Held::UserBusy) => return Err(Held::Busy),
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_reserve(
         &self,
         ip: Option<IpAddr>,
         username: Option<&str>,
@@ -372,7 +398,7 @@ impl Throttle {
                 .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
                 .map_err(|_| {
                     places.give_back_address();
-                    Held::Busy
+                    Held::UserBusy
                 })?;
             places.user = Some(window.clone());
             let Some(before) = self.users.take(&key, &window, self.settings.user_failures) else {
@@ -511,15 +537,19 @@ mod tests {
             .await
             .expect("first");
         assert_eq!(
-            t.reserve(ip("192.0.2.2"), Some("ADA")).await.err(),
-            Some(Held::Busy),
+            t.try_reserve(ip("192.0.2.2"), Some("ADA")).await.err(),
+            Some(Held::UserBusy),
             "one attempt in flight per user name"
         );
-        drop(held);
-        let _ = t
-            .reserve(ip("192.0.2.3"), Some("ada"))
-            .await
-            .expect("second");
+        // The next one waits its turn instead of being refused.
+        let waiting = t.reserve(ip("192.0.2.2"), Some("ADA"));
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            drop(held);
+        };
+        let (second, ()) = tokio::join!(waiting, release);
+        // Each attempt counts (dropped unsettled: kept): the third is the last under 3.
+        drop(second.expect("its turn came"));
         let _ = t
             .reserve(ip("192.0.2.4"), Some("ada"))
             .await

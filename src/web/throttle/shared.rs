@@ -85,7 +85,11 @@ pub(super) async fn reserve(
             };
             Ok((places, pause))
         }
-        Verdict::Busy => Err(Held::Busy),
+        // Busy because this user name has an attempt in flight, or because of the address?
+        Verdict::Busy => match &keys.user {
+            Some((_, user_in_flight)) if redis.exists(user_in_flight).await? => Err(Held::UserBusy),
+            _ => Err(Held::Busy),
+        },
         Verdict::Closed { retry_after } => Err(Held::Closed { retry_after }),
     })
 }
