@@ -263,3 +263,47 @@ async fn a_session_cookie_planted_beside_the_members_own_signs_nobody_in() {
     assert!(!has_input(&page, "jwt"), "no token for the planted session");
     assert!(has_input(&page, "password"), "the sign-in form instead");
 }
+
+#[tokio::test]
+async fn a_login_imis_has_disabled_or_expired_ends_at_the_next_recheck() {
+    // The party stays Active: only the User record says the login is closed (its field names
+    // are not documented, so each spelling is tried).
+    for closed in [
+        serde_json::json!({"IsDisabled": true}),
+        serde_json::json!({"IsDisabled": {"$type": "System.Boolean", "$value": true}}),
+        serde_json::json!({"ExpirationDate": "2020-01-31T00:00:00"}),
+        serde_json::json!({"Status": {"Name": "Disabled"}}),
+    ] {
+        let app = spawn_app_with(&[
+            ("IMIS_SERVICE_USERNAME", "svc"),
+            ("IMIS_SERVICE_PASSWORD", "svc-password"),
+            ("SESSION_RECHECK_SECS", "1"),
+        ])
+        .await;
+        let member = Member::active();
+        app.given_member(&member).await;
+        app.given_service_account(&member).await;
+        assert_eq!(app.sign_in(&member, "").await.status(), 200);
+
+        let mut row = serde_json::json!({"UserId": member.id, "UserName": member.username});
+        if let (Some(row), Some(closed)) = (row.as_object_mut(), closed.as_object()) {
+            row.extend(closed.clone());
+        }
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/User")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"Items": {"$values": [row]}, "Count": 1, "TotalCount": 1}),
+            ))
+            .with_priority(1)
+            .mount(&app.imis)
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+        let again = app.get("/login").await;
+        assert_eq!(again.status(), 403, "{closed}");
+        assert!(
+            !has_input(&again.text().await.expect("body"), "jwt"),
+            "{closed}"
+        );
+    }
+}

@@ -95,6 +95,9 @@ enum LookupError {
     Unauthorized,
     #[error("no iMIS user or party matches")]
     NotFound,
+    /// iMIS's User record says the login is disabled, locked out or expired.
+    #[error("iMIS no longer lets this login in")]
+    LoginClosed,
     /// A 4xx other than 401/404: an answer to this request, not a sign of iMIS's health.
     #[error(transparent)]
     Rejected(anyhow::Error),
@@ -323,15 +326,17 @@ impl ImisDirectory {
         let mut url = self.endpoint(&["api", "User"]);
         url.query_pairs_mut().append_pair("UserName", user_name);
         let users: PagedResult<UserData> = self.get_json("user", url, token).await?;
-        let id = users
-            .items
-            .0
-            .iter()
-            .find(|u| {
-                u.user_name
-                    .as_deref()
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(user_name.trim()))
-            })
+        let user = users.items.0.iter().find(|u| {
+            u.user_name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(user_name.trim()))
+        });
+        if let Some(why) = user.and_then(|u| u.closed_because(&crate::clock::today())) {
+            // iMIS closed this login (its sign-in would fail too): a session ends at its re-check.
+            tracing::info!(reason = why, "iMIS no longer lets this login in");
+            return Err(LookupError::LoginClosed);
+        }
+        let id = user
             .and_then(|u| u.user_id.as_deref())
             .map(str::trim)
             .filter(|id| !id.is_empty())
@@ -495,6 +500,10 @@ impl ImisDirectory {
             Err(LookupError::NotFound) => {
                 self.health.record_ok();
                 Err(DirectoryError::Refused(Refusal::NoMemberRecord))
+            }
+            Err(LookupError::LoginClosed) => {
+                self.health.record_ok();
+                Err(DirectoryError::Refused(Refusal::Inactive))
             }
             Err(LookupError::Unauthorized) => {
                 Err(self.unavailable(anyhow!("iMIS refused the token")))
@@ -675,6 +684,7 @@ impl MemberDirectory for ImisDirectory {
         match self.lookup_as_service(account, username.trim()).await {
             Ok(profile) => Ok(profile),
             Err(LookupError::NotFound) => Err(DirectoryError::Refused(Refusal::NoMemberRecord)),
+            Err(LookupError::LoginClosed) => Err(DirectoryError::Refused(Refusal::Inactive)),
             Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }

@@ -104,6 +104,59 @@ pub struct UserData {
     pub user_id: Option<String>,
     #[serde(default, deserialize_with = "text")]
     pub user_name: Option<String>,
+    // Whether iMIS still lets this login in. The field names are not documented (UNSETTLED):
+    // every spelling seen or plausible is read, and any one that says "no" is believed.
+    #[serde(default, deserialize_with = "flag")]
+    is_disabled: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    disabled: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    is_locked_out: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    is_active: Option<bool>,
+    #[serde(default, deserialize_with = "text")]
+    effective_date: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    expiration_date: Option<String>,
+    #[serde(default)]
+    status: Option<Value>,
+}
+
+impl UserData {
+    /// Why iMIS no longer lets this login in, if its record says so: disabled, locked out,
+    /// inactive, not yet effective or expired on `today` (`yyyy-mm-dd`).
+    pub fn closed_because(&self, today: &str) -> Option<&'static str> {
+        let date = |raw: &Option<String>| raw.as_deref().and_then(crate::clock::date);
+        if self.is_disabled == Some(true) || self.disabled == Some(true) {
+            return Some("disabled");
+        }
+        if self.is_locked_out == Some(true) {
+            return Some("locked out");
+        }
+        if self.is_active == Some(false) {
+            return Some("inactive");
+        }
+        if date(&self.expiration_date).is_some_and(|d| d.as_str() < today) {
+            return Some("expired");
+        }
+        if date(&self.effective_date).is_some_and(|d| d.as_str() > today) {
+            return Some("not yet effective");
+        }
+        let status = match &self.status {
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Value::Object(map)) => map
+                .get("Name")
+                .or_else(|| map.get("$value"))
+                .and_then(Value::as_str),
+            _ => None,
+        };
+        match status.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some("disabled" | "inactive" | "expired" | "locked" | "lockedout") => {
+                Some("its status says so")
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
