@@ -308,7 +308,10 @@ impl Report {
             Err(e) => return self.push("imis sso client", Status::Failed, format!("{e:#}")),
         };
         match client.check_client().await {
-            Ok(detail) => self.push("imis sso client", Status::Ok, detail),
+            Ok(reading) if reading.secret_verified => {
+                self.push("imis sso client", Status::Ok, reading.detail)
+            }
+            Ok(reading) => self.push("imis sso client", Status::Warning, reading.detail),
             Err(detail) => self.push("imis sso client", Status::Failed, detail),
         }
         match client.check_page().await {

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{IMIS_PREFIX, form, given_a_safe_zendesk, sso_config, test_vars};
+use crate::helpers::{
+    IMIS_PREFIX, form, given_a_safe_zendesk, given_imis_token_endpoint, sso_config, test_vars,
+};
 
 fn run(
     imis: &MockServer,
@@ -28,6 +30,7 @@ async fn check_passes_on_a_good_configuration() {
     let imis = MockServer::start().await;
     let zendesk = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
+    given_imis_token_endpoint(&imis).await;
     let out = run(
         &imis,
         &zendesk,
@@ -341,13 +344,24 @@ async fn member_site_fixture(page: ResponseTemplate) -> (MockServer, MockServer,
     let imis = MockServer::start().await;
     let zendesk = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
+    given_imis_token_endpoint(&imis).await;
+    // iMIS checks the client secret first: a wrong one is `invalid_client`.
     Mock::given(method("POST"))
         .and(path(format!("{IMIS_PREFIX}/token")))
         .and(form(&[
             ("grant_type", "refresh_token"),
             ("client_id", "bridge-app"),
+            ("client_secret", "s3cret"),
         ]))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .with_priority(2)
+        .mount(&imis)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[("grant_type", "refresh_token")]))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})))
+        .with_priority(3)
         .mount(&imis)
         .await;
     Mock::given(method("GET"))
@@ -419,4 +433,60 @@ async fn check_warns_when_the_member_sites_page_would_hide_its_origin() {
     let out = run(&imis, &zendesk, &sso, &["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("imis sso origin"), "chosen: {text}");
+}
+
+#[tokio::test]
+async fn check_says_when_the_client_secret_cannot_be_told_from_a_wrong_one() {
+    // This iMIS checks the refresh token before the secret: both answers are invalid_grant.
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    given_imis_token_endpoint(&imis).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[("grant_type", "refresh_token")]))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&imis)
+        .await;
+    let page = format!("{}{IMIS_PREFIX}/ZendeskSSO", imis.uri());
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/ZendeskSSO")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>sign in</html>"))
+        .mount(&imis)
+        .await;
+    let sso = [
+        ("IMIS_SSO_PAGE_URL", page.as_str()),
+        ("IMIS_SSO_CLIENT_ID", "bridge-app"),
+        ("IMIS_SSO_CLIENT_SECRET", "s3cret"),
+    ];
+    let out = run(&imis, &zendesk, &sso, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("! imis sso client")
+            && text.contains("cannot be verified without a real hand-off"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn check_proves_the_imis_base_url_is_where_imis_serves_its_token_endpoint() {
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    for answer in [
+        ResponseTemplate::new(404),
+        ResponseTemplate::new(200).set_body_string("<html>Welcome to our member site</html>"),
+    ] {
+        let imis = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(answer)
+            .mount(&imis)
+            .await;
+        let out = run(&imis, &zendesk, &[], &["check"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("✗ member directory") && text.contains("Asi.Scheduler_"),
+            "{text}"
+        );
+    }
 }

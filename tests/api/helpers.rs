@@ -231,6 +231,19 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
         .await;
 }
 
+/// iMIS's token endpoint as it answers `check`'s made-up grant type (proving IMIS_BASE_URL).
+pub async fn given_imis_token_endpoint(imis: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("{IMIS_PREFIX}/token")))
+        .and(form(&[("grant_type", "zendesk_sso_bridge_check")]))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(json!({"error": "unsupported_grant_type"})),
+        )
+        .with_priority(1)
+        .mount(imis)
+        .await;
+}
+
 /// Zendesk's JWT configuration switched to "Update of external IDs?" On (over the safe one).
 pub async fn given_update_external_ids_on(zendesk: &MockServer) {
     Mock::given(method("GET"))

@@ -617,6 +617,47 @@ impl ImisDirectory {
     }
 }
 
+impl ImisDirectory {
+    /// `check` proves `IMIS_BASE_URL`: a made-up grant type posted to `{base}/token` must be
+    /// answered as iMIS's OAuth endpoint answers it (400, JSON `unsupported_grant_type`). A 404
+    /// or an HTML page means the base URL is not where iMIS serves its API.
+    async fn prove_token_endpoint(&self) -> anyhow::Result<Url> {
+        const HINT: &str = "iMIS 2017 and 20.2 serve the token endpoint and the API under the \
+             ASI Scheduler application: set IMIS_BASE_URL to https://{host}/Asi.Scheduler_{name}; \
+             iMIS Cloud and EMS serve them at the site root";
+        let url = self.endpoint(&["token"]);
+        let request = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[("grant_type", "zendesk_sso_bridge_check")]);
+        let response = timed_send(&self.metrics, UPSTREAM, "probe", request)
+            .await
+            .with_context(|| format!("{url} could not be reached"))?;
+        let status = response.status();
+        let body = read_body(response)
+            .await
+            .with_context(|| format!("{url}'s answer could not be read"))?;
+        let error = serde_json::from_slice::<OAuthError>(&body)
+            .ok()
+            .and_then(|e| e.error);
+        match (status.as_u16(), error.as_deref()) {
+            (400, Some("unsupported_grant_type")) => Ok(url),
+            (400, Some(other)) => Err(anyhow!(
+                "{url} answered a made-up grant type with `{other}`, not \
+                 `unsupported_grant_type`: is this iMIS's token endpoint? {HINT}"
+            )),
+            (404, _) => Err(anyhow!(
+                "{url} answered 404: this is not iMIS's token endpoint. {HINT}"
+            )),
+            (code, _) => Err(anyhow!(
+                "{url} answered {code} without iMIS's JSON error (an HTML page or another \
+                 service?): this is not iMIS's token endpoint. {HINT}"
+            )),
+        }
+    }
+}
+
 /// The profile query returned something other than the signed-in member's one row: refused
 /// (no member record for the member), with the admin told what to fix.
 fn misidentified(path: &str, why: &str) -> LookupError {
@@ -714,26 +755,19 @@ impl MemberDirectory for ImisDirectory {
     }
 
     async fn probe(&self) -> anyhow::Result<String> {
+        let token_url = self.prove_token_endpoint().await?;
         match &self.service {
             Some(account) => {
                 self.service_token(account).await?;
                 Ok(format!(
-                    "service account `{}` obtained a token from {}",
+                    "{token_url} is iMIS's token endpoint; service account `{}` obtained a token",
                     account.username,
-                    self.endpoint(&["token"])
                 ))
             }
-            None => {
-                let probe = self.http.get(self.base.clone());
-                let response = timed_send(&self.metrics, UPSTREAM, "probe", probe)
-                    .await
-                    .with_context(|| format!("{} could not be reached", self.base))?;
-                Ok(format!(
-                    "{} answered {} (no service account configured: profiles are read with each member's own token)",
-                    self.base,
-                    response.status()
-                ))
-            }
+            None => Ok(format!(
+                "{token_url} is iMIS's token endpoint (no service account configured: profiles \
+                 are read with each member's own token)"
+            )),
         }
     }
 

@@ -100,6 +100,15 @@ impl SsoClient {
 
     /// Exchanges the refresh token iMIS posted, once (a refresh token is not retried).
     pub async fn exchange(&self, refresh_token: &SecretString) -> Result<Grant, HandOffError> {
+        self.exchange_as(self.settings.client_secret.expose_secret(), refresh_token)
+            .await
+    }
+
+    async fn exchange_as(
+        &self,
+        client_secret: &str,
+        refresh_token: &SecretString,
+    ) -> Result<Grant, HandOffError> {
         let request = self
             .http
             .post(self.settings.token_url.clone())
@@ -107,7 +116,7 @@ impl SsoClient {
             .form(&[
                 ("grant_type", "refresh_token"),
                 ("client_id", self.settings.client_id.as_str()),
-                ("client_secret", self.settings.client_secret.expose_secret()),
+                ("client_secret", client_secret),
                 ("refresh_token", refresh_token.expose_secret()),
             ]);
         let _place = self
@@ -155,20 +164,49 @@ impl SsoClient {
     }
 
     /// For `check`: an exchange with a refresh token that cannot be valid must be refused as
-    /// `invalid_grant` (our client is known), not `invalid_client`.
-    pub async fn check_client(&self) -> Result<String, String> {
+    /// `invalid_grant` (our client is known), not `invalid_client`. The same exchange with a
+    /// deliberately wrong secret tells whether iMIS checks the secret before the token: if both
+    /// answers match, the secret cannot be verified without a real hand-off (`secret_verified`
+    /// is false and `check` says so).
+    pub async fn check_client(&self) -> Result<ClientReading, String> {
         let bogus = SecretString::from("zendesk-sso-bridge-check-not-a-real-token".to_owned());
         match self.exchange(&bogus).await {
-            Err(HandOffError::Expired) => Ok(format!(
-                "iMIS knows the client application `{}` (a made-up refresh token was refused as invalid_grant)",
-                self.settings.client_id
-            )),
-            Err(e @ (HandOffError::ClientRefused | HandOffError::Busy)) => Err(e.to_string()),
-            Err(HandOffError::Unavailable(e)) => Err(format!("{e:#}")),
-            Ok(_) => Err(
-                "iMIS accepted a made-up refresh token: this is not iMIS's token endpoint".into(),
-            ),
+            Err(HandOffError::Expired) => {}
+            Err(e @ (HandOffError::ClientRefused | HandOffError::Busy)) => {
+                return Err(e.to_string());
+            }
+            Err(HandOffError::Unavailable(e)) => return Err(format!("{e:#}")),
+            Ok(_) => {
+                return Err(
+                    "iMIS accepted a made-up refresh token: this is not iMIS's token endpoint"
+                        .into(),
+                );
+            }
         }
+        let wrong = format!(
+            "{}-deliberately-wrong",
+            self.settings.client_secret.expose_secret()
+        );
+        let secret_verified = matches!(
+            self.exchange_as(&wrong, &bogus).await,
+            Err(HandOffError::ClientRefused)
+        );
+        let client = &self.settings.client_id;
+        Ok(ClientReading {
+            detail: match secret_verified {
+                true => format!(
+                    "iMIS knows the client application `{client}` and its secret (a made-up \
+                     refresh token was refused as invalid_grant, a wrong secret as invalid_client)"
+                ),
+                false => format!(
+                    "iMIS knows the client application `{client}`, but answers a wrong secret as \
+                     it answers the right one (it checks the refresh token first): \
+                     IMIS_SSO_CLIENT_SECRET cannot be verified without a real hand-off. Sign in \
+                     once through the member site to prove it"
+                ),
+            },
+            secret_verified,
+        })
     }
 
     /// For `check`: the page with the Single Sign-On content item answers, and whether its
@@ -190,6 +228,13 @@ impl SsoClient {
             Err(e) => Err(format!("{page} could not be reached: {e}")),
         }
     }
+}
+
+/// What `check` learnt of the client application.
+pub struct ClientReading {
+    pub detail: String,
+    /// iMIS told the configured secret from a wrong one.
+    pub secret_verified: bool,
 }
 
 /// What `check` read from `IMIS_SSO_PAGE_URL`.
