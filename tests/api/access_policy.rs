@@ -78,7 +78,9 @@ async fn an_allowed_member_carries_the_mapped_claims() {
     assert_eq!(claims["organization"], "Versaton Global Headquarters");
     assert_eq!(claims["tags"], json!(["imis_board_of_directors", "imis_m"]));
     assert_eq!(claims["user_fields"], json!({"member_since": "2019-04-02"}));
-    assert_eq!(claims["locale_id"], 1176);
+    // As the JWT article's table documents it for end users: `locale`, an integer.
+    assert_eq!(claims["locale"], 1176);
+    assert!(!claims.contains_key("locale_id"), "the agents' name is not used");
     assert!(!claims.contains_key("role") && !claims.contains_key("organization_id"));
 }
 
@@ -101,7 +103,7 @@ async fn groups_are_looked_up_at_sign_in_and_kept_for_the_session() {
         "the mapping travels with the session"
     );
     assert_eq!(
-        claims["locale_id"], 1000,
+        claims["locale"], 1000,
         "the locale follows the current visit"
     );
     assert_eq!(
