@@ -166,6 +166,12 @@ async fn users_search(
     HttpResponse::Ok().json(page)
 }
 
+/// `GET /api/v2/brands`: one brand, no brand separation.
+async fn brands() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"brands": [{"id": 1, "user_separation": "account"}],
+        "next_page": null}))
+}
+
 /// `GET /api/v2/users?role[]=agent&role[]=admin`: this Zendesk has no staff.
 async fn staff(latency: web::Data<Latency>) -> HttpResponse {
     pause(&latency).await;
@@ -242,6 +248,7 @@ async fn main() -> std::io::Result<()> {
             )
             .route("/api/v2/users/search", web::get().to(users_search))
             .route("/api/v2/users", web::get().to(staff))
+            .route("/api/v2/brands", web::get().to(brands))
             .route("/access/jwt", web::post().to(access_jwt))
     })
     .workers(workers)

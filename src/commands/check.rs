@@ -24,6 +24,7 @@ fn line_name(finding: &str) -> &'static str {
         "agent_sso" => "team members",
         "zendesk_ip_ranges" => "ip ranges",
         "clock" => "clock",
+        "brand_separation" => "brand separation",
         _ => "zendesk sso urls",
     }
 }

@@ -71,7 +71,10 @@ mod tests {
             ..MappedClaims::default()
         };
         let json = serde_json::to_value(&claims).expect("json");
-        assert_eq!(json, serde_json::json!({"organization_id": 23087, "locale": 1176}));
+        assert_eq!(
+            json,
+            serde_json::json!({"organization_id": 23087, "locale": 1176})
+        );
         for id in ["org-7", "0123"] {
             let claims = MappedClaims {
                 organization_id: Some(id.into()),

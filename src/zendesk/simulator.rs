@@ -208,6 +208,7 @@ impl Simulator {
                 "/api/v2/remote_authentications",
                 web::get().to(remote_authentications),
             )
+            .route("/api/v2/brands", web::get().to(brands))
             .route("/api/v2/users/search", web::get().to(search_users))
             .route("/api/v2/users/show_many", web::get().to(show_many))
             .route("/api/v2/users", web::get().to(list_staff))
@@ -402,6 +403,13 @@ async fn remote_authentications(sim: web::Data<Simulator>) -> HttpResponse {
         "can_display_button_to_end_users": false, "can_display_button_to_team_members": false,
         "priority": 1,
     }], "count": 1, "next_page": null, "previous_page": null}))
+}
+
+/// One brand whose users belong to the account (no brand separation).
+async fn brands(sim: web::Data<Simulator>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"brands": [{"id": 1, "name": "Demo help centre",
+        "brand_url": sim.base.as_str(), "default": true, "active": true,
+        "user_separation": "account"}], "next_page": null, "count": 1}))
 }
 
 async fn search_users(sim: web::Data<Simulator>, query: web::Query<SearchQuery>) -> HttpResponse {

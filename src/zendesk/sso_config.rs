@@ -84,6 +84,9 @@ pub struct SsoReading {
     pub unreadable: Vec<String>,
     /// Zendesk's clock minus ours, from the answer's `Date` header, in whole seconds.
     pub clock_offset_secs: Option<i64>,
+    /// With brand separation on: how many brands' configurations were read besides the
+    /// account's.
+    pub brands_separated: Option<usize>,
 }
 
 impl SsoReading {
@@ -111,6 +114,16 @@ impl SsoReading {
             }
         }
         reading
+    }
+
+    /// Adds another brand's reading: its configurations (each once) and what could not be read.
+    pub fn absorb(&mut self, other: SsoReading) {
+        for config in other.configs {
+            if !self.configs.contains(&config) {
+                self.configs.push(config);
+            }
+        }
+        self.unreadable.extend(other.unreadable);
     }
 
     /// Records the offset between Zendesk's `Date` and `now`.
@@ -255,6 +268,18 @@ pub fn assess(reading: &SsoReading, expect: &Expectations) -> Vec<Finding> {
     };
     for c in ours {
         assess_one(c, expect, &login, &logout, &same, &mut push);
+    }
+    if let Some(brands) = reading.brands_separated {
+        push(
+            "brand_separation",
+            Level::Warning,
+            format!(
+                "brand separation is on: the SSO configurations of the account and of its \
+                 {brands} brands were read and judged, and every user look-up asks for all \
+                 brands (brand_id=all). One address may belong to a user on each separated brand: \
+                 a member is refused while any of them is another's"
+            ),
+        );
     }
     if let Some(offset) = reading.clock_offset_secs
         && offset.unsigned_abs() > MAX_CLOCK_OFFSET.as_secs()

@@ -80,7 +80,10 @@ async fn an_allowed_member_carries_the_mapped_claims() {
     assert_eq!(claims["user_fields"], json!({"member_since": "2019-04-02"}));
     // As the JWT article's table documents it for end users: `locale`, an integer.
     assert_eq!(claims["locale"], 1176);
-    assert!(!claims.contains_key("locale_id"), "the agents' name is not used");
+    assert!(
+        !claims.contains_key("locale_id"),
+        "the agents' name is not used"
+    );
     assert!(!claims.contains_key("role") && !claims.contains_key("organization_id"));
 }
 

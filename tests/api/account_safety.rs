@@ -688,3 +688,39 @@ async fn the_duplicate_address_search_runs_with_the_service_account_on_the_profi
         .collect();
     assert_eq!(searches, ["Bearer service-account-token"]);
 }
+
+#[tokio::test]
+async fn with_brand_separation_every_look_up_sees_every_brand() {
+    // Under brand separation, a search without `brand_id=all` may see one brand only; the admin
+    // holding the member's address is on another.
+    let zendesk = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/brands"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"brands": [
+            {"id": 1, "user_separation": "account"}, {"id": 2, "user_separation": "brand"}]})))
+        .mount(&zendesk)
+        .await;
+    let member = Member::active();
+    let email = member.email.clone().expect("email");
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/search"))
+        .and(query_param("brand_id", "all"))
+        .and(query_param("query", format!("email:{email}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [zendesk_user(61, &email, None, "admin")],
+            "identities": [{"id": 1, "user_id": 61, "type": "email", "value": email, "primary": true}],
+            "count": 1, "next_page": null})))
+        .with_priority(1)
+        .mount(&zendesk)
+        .await;
+    let app = crate::helpers::spawn_app_against(zendesk, &[]).await;
+    app.given_member(&member).await;
+    assert_denied(
+        &app,
+        &member,
+        403,
+        "already used by another help-centre account",
+        "unlinked_staff",
+    )
+    .await;
+}

@@ -172,8 +172,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// The bridge with `overrides` added to (or replacing) the test environment.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_against(MockServer::start().await, overrides).await
+}
+
+/// The bridge against `zendesk` (its own answers mounted first; a safe Zendesk's beneath).
+pub async fn spawn_app_against(zendesk: MockServer, overrides: &[(&str, &str)]) -> TestApp {
     let imis = MockServer::start().await;
-    let zendesk = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
     let settings = Settings::from_vars(test_vars(&imis, &zendesk, overrides))
         .expect("test settings are valid");
@@ -208,6 +212,16 @@ pub async fn given_a_safe_zendesk(zendesk: &MockServer) {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"users": [], "count": 0, "next_page": null})),
         )
+        .with_priority(10)
+        .mount(zendesk)
+        .await;
+    // One brand, its users belonging to the account (no brand separation).
+    Mock::given(method("GET"))
+        .and(path("/api/v2/brands"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"brands": [
+            {"id": 360001, "name": "Acme", "subdomain": "acme", "default": true,
+             "active": true, "user_separation": "account"}],
+            "next_page": null, "previous_page": null, "count": 1})))
         .with_priority(10)
         .mount(zendesk)
         .await;
@@ -577,12 +591,13 @@ impl TestApp {
             .count()
     }
 
-    /// The Zendesk API paths received, in order, without the start-up configuration reads.
+    /// The Zendesk API paths received, in order, without the configuration reads (SSO
+    /// configurations and brands).
     pub async fn zendesk_paths(&self) -> Vec<String> {
         paths_received(&self.zendesk, "")
             .await
             .into_iter()
-            .filter(|p| p != "/api/v2/remote_authentications")
+            .filter(|p| p != "/api/v2/remote_authentications" && p != "/api/v2/brands")
             .collect()
     }
 

@@ -11,7 +11,8 @@ use zendesk_sso_bridge::config::Settings;
 use zendesk_sso_bridge::startup::{Application, StartupError};
 
 use crate::helpers::{
-    Member, given_a_safe_zendesk, given_update_external_ids_on, spawn_app_with, test_vars,
+    Member, given_a_safe_zendesk, given_update_external_ids_on, spawn_app_with, sso_config,
+    test_vars,
 };
 
 async fn unsafe_config(zendesk: &MockServer) {
@@ -312,5 +313,78 @@ async fn refused_api_credentials_are_named_in_readyz_not_called_unavailable() {
         reason.contains("refused the API credentials")
             && reason.contains("ZENDESK_API_OAUTH_TOKEN"),
         "{reason}"
+    );
+}
+
+/// A Zendesk with brand separation on for brand 2, whose own JWT configuration (read only with
+/// `brand_id=2`) is `brand_config`; the account-level one is safe.
+async fn zendesk_with_separated_brand(brand_config: Value) -> MockServer {
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/brands"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"brands": [
+            {"id": 1, "name": "Acme", "user_separation": "account"},
+            {"id": 2, "name": "Acme Juniors", "user_separation": "brand"}],
+            "next_page": null, "count": 2})))
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
+        .and(wiremock::matchers::query_param("brand_id", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"remote_authentications": [brand_config]})),
+        )
+        .with_priority(1)
+        .mount(&zendesk)
+        .await;
+    given_a_safe_zendesk(&zendesk).await;
+    zendesk
+}
+
+#[tokio::test]
+async fn with_brand_separation_every_brands_configuration_is_judged() {
+    let imis = MockServer::start().await;
+    let zendesk = zendesk_with_separated_brand(sso_config(json!({
+        "id": 2, "name": "Juniors SSO", "brand_id": 2, "update_external_ids": true})))
+    .await;
+    let why = refusal(test_vars(&imis, &zendesk, &[])).await;
+    assert!(
+        why.contains("Juniors SSO") && why.contains("Update of external IDs"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn with_brand_separation_that_cannot_be_listed_the_bridge_does_not_serve() {
+    // users/me says separation is on, but the brands (and so their configurations) cannot be
+    // read with these credentials.
+    let imis = MockServer::start().await;
+    let zendesk = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/brands"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&zendesk)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/users/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": {
+            "id": 1, "role": "admin", "separation": {"scope": "account"}}})))
+        .mount(&zendesk)
+        .await;
+    given_a_safe_zendesk(&zendesk).await;
+    let settings = Settings::from_vars(test_vars(&imis, &zendesk, &[])).expect("valid");
+    let app = Application::build(settings)
+        .await
+        .expect("starts in strict mode without a verified configuration");
+    let address = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    let ready = reqwest::get(format!("{address}/readyz"))
+        .await
+        .expect("readyz");
+    assert_eq!(
+        ready.status(),
+        503,
+        "not ready while it cannot see every brand"
     );
 }

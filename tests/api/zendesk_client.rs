@@ -69,6 +69,7 @@ async fn an_api_token_is_sent_as_basic_email_slash_token() {
     let server = MockServer::start().await;
     // base64("admin@example.org/token:tok-123")
     Mock::given(method("GET"))
+        .and(path("/api/v2/remote_authentications"))
         .and(header(
             "Authorization",
             "Basic YWRtaW5AZXhhbXBsZS5vcmcvdG9rZW46dG9rLTEyMw==",

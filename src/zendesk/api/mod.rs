@@ -26,7 +26,10 @@ use crate::upstream::{
 use crate::zendesk::sso_config::SsoReading;
 use wire::{OAuthTokenWire, TokenEnvelope, UserEnvelope, UsersPage, users, with_identities};
 
+mod brands;
 mod wire;
+
+pub use brands::Separation;
 
 /// How the bridge reads Zendesk users (the account-safety rules need it).
 #[derive(Debug, Clone)]
@@ -167,6 +170,9 @@ pub enum ApiError {
     RateLimited(Duration),
     #[error("the Zendesk API is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The endpoint does not exist on this Zendesk (404).
+    #[error("Zendesk {0} answered 404: no such endpoint here")]
+    NotFound(&'static str),
 }
 
 // ---- the client -------------------------------------------------------------------------------
@@ -178,6 +184,8 @@ pub struct ZendeskApi {
     oauth_token: TokenCache,
     /// The scopes asked for with client credentials ([`READ_SCOPES`] unless [`Self::for_writes`]).
     scope: &'static str,
+    /// Brand separation was found on when the SSO configurations were last read.
+    all_brands: std::sync::atomic::AtomicBool,
     metrics: Metrics,
     health: UpstreamHealth,
 }
@@ -197,6 +205,7 @@ impl ZendeskApi {
             auth: settings.auth.clone(),
             oauth_token: TokenCache::default(),
             scope: READ_SCOPES,
+            all_brands: std::sync::atomic::AtomicBool::new(false),
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
         })
@@ -204,6 +213,12 @@ impl ZendeskApi {
 
     pub fn health(&self) -> &UpstreamHealth {
         &self.health
+    }
+
+    /// Whether brand separation was on when the SSO configurations were last read: one address
+    /// may then belong to several users.
+    pub fn brands_separated(&self) -> bool {
+        self.all_brands.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The client for a command that writes users (`link-staff --apply`): client-credentials
@@ -264,6 +279,7 @@ impl ZendeskApi {
                 ApiError::Unauthorized(s, hint) => ApiError::Unauthorized(*s, hint),
                 ApiError::RateLimited(wait) => ApiError::RateLimited(*wait),
                 ApiError::Unavailable(inner) => unavailable(anyhow!("{inner:#}")),
+                ApiError::NotFound(what) => ApiError::NotFound(what),
             })
     }
 
@@ -382,7 +398,7 @@ impl ZendeskApi {
 
     /// A final answer: the response, or what its status means (only 5xx counts against
     /// Zendesk's health and its circuit).
-    fn judge(&self, operation: &str, response: Response) -> Result<Response, ApiError> {
+    fn judge(&self, operation: &'static str, response: Response) -> Result<Response, ApiError> {
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             self.health.record_ok();
@@ -395,6 +411,10 @@ impl ZendeskApi {
                 .filter(|s| *s >= 0)
                 .map_or(RETRY_BACKOFF, |s| Duration::from_secs(s as u64));
             return Err(ApiError::RateLimited(wait));
+        }
+        if status == StatusCode::NOT_FOUND {
+            self.health.record_ok();
+            return Err(ApiError::NotFound(operation));
         }
         if status.is_client_error() {
             // A 4xx answers this request (perhaps a stranger's input), not Zendesk's health:
@@ -428,9 +448,34 @@ impl ZendeskApi {
     }
 
     /// `GET /api/v2/remote_authentications`: every SSO configuration, read as documented, with
-    /// the offset of Zendesk's clock from its `Date` header.
+    /// the offset of Zendesk's clock from its `Date` header. With brand separation on, every
+    /// brand's configurations too (`brand_id=`), so that all of them are judged.
     pub async fn sso_configs(&self) -> Result<SsoReading, ApiError> {
-        let url = self.endpoint("/api/v2/remote_authentications");
+        let separation = self.separation().await?;
+        let mut reading = self.sso_configs_of(None).await?;
+        if let Separation::On { brand_ids } = &separation {
+            for brand in brand_ids {
+                let of_brand = self.sso_configs_of(Some(*brand)).await?;
+                reading.absorb(of_brand);
+            }
+        }
+        reading.brands_separated = match &separation {
+            Separation::Off => None,
+            Separation::On { brand_ids } => Some(brand_ids.len()),
+        };
+        self.all_brands.store(
+            separation != Separation::Off,
+            std::sync::atomic::Ordering::Release,
+        );
+        Ok(reading)
+    }
+
+    async fn sso_configs_of(&self, brand: Option<u64>) -> Result<SsoReading, ApiError> {
+        let mut url = self.endpoint("/api/v2/remote_authentications");
+        if let Some(brand) = brand {
+            url.query_pairs_mut()
+                .append_pair("brand_id", &brand.to_string());
+        }
         let response = self
             .call("remote_authentications", Method::GET, url, None)
             .await?;
@@ -470,7 +515,7 @@ impl ZendeskApi {
         &self,
         external_id: &str,
     ) -> Result<Vec<ZendeskUser>, ApiError> {
-        let mut url = self.endpoint("/api/v2/users/search");
+        let mut url = self.users_url("/api/v2/users/search");
         url.query_pairs_mut()
             .append_pair("external_id", external_id);
         let page: UsersPage = self.get("users_by_external_id", url).await?;
@@ -486,7 +531,7 @@ impl ZendeskApi {
     /// [`MAX_SEARCH_PAGES`] pages, or a next page the bridge will not follow, is "unavailable",
     /// never a guess.
     pub async fn users_by_email(&self, email: &str) -> Result<Vec<ZendeskUser>, ApiError> {
-        let mut url = self.endpoint("/api/v2/users/search");
+        let mut url = self.users_url("/api/v2/users/search");
         url.query_pairs_mut()
             .append_pair("query", &format!("email:{email}"))
             .append_pair("include", "identities");
@@ -514,17 +559,21 @@ impl ZendeskApi {
     }
 
     /// The next page's URL (cursor `links.next` while `meta.has_more`, else offset `next_page`).
-    /// A next page that is not on this Zendesk, or not a URL, makes the whole answer
-    /// unavailable: the rest of the list is unseen, so the list is not known to be complete.
     fn next_page(&self, page: &UsersPage) -> Result<Option<Url>, ApiError> {
         let next = page
             .links
             .as_ref()
             .filter(|_| page.meta.as_ref().is_some_and(|m| m.has_more))
             .and_then(|l| l.next.clone())
-            .or(page.next_page.clone())
-            .filter(|n| !n.trim().is_empty());
-        let Some(next) = next else {
+            .or(page.next_page.clone());
+        self.follow(next)
+    }
+
+    /// A next page to read, only on this Zendesk. One that is not on this Zendesk, or not a
+    /// URL, makes the whole answer unavailable: the rest of the list is unseen, so the list is
+    /// not known to be complete.
+    fn follow(&self, next: Option<String>) -> Result<Option<Url>, ApiError> {
+        let Some(next) = next.filter(|n| !n.trim().is_empty()) else {
             return Ok(None);
         };
         match Url::parse(&next) {
@@ -541,13 +590,23 @@ impl ZendeskApi {
         }
     }
 
+    /// Every user look-up sees every brand once brand separation is on (`brand_id=all`; a
+    /// numeric brand id would leave agents and admins out of a search).
+    fn users_url(&self, path: &str) -> Url {
+        let mut url = self.endpoint(path);
+        if self.all_brands.load(std::sync::atomic::Ordering::Acquire) {
+            url.query_pairs_mut().append_pair("brand_id", "all");
+        }
+        url
+    }
+
     /// `GET /api/v2/users/show_many?ids=…&include=identities`: the same users with every
     /// e-mail identity, for a Zendesk that did not side-load them in the search.
     async fn identities_of(&self, users: Vec<ZendeskUser>) -> Result<Vec<ZendeskUser>, ApiError> {
         let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
         let mut found = Vec::new();
         for chunk in ids.chunks(100) {
-            let mut url = self.endpoint("/api/v2/users/show_many");
+            let mut url = self.users_url("/api/v2/users/show_many");
             url.query_pairs_mut()
                 .append_pair("ids", &chunk.join(","))
                 .append_pair("include", "identities");
@@ -569,7 +628,7 @@ impl ZendeskApi {
     ) -> Result<Vec<ZendeskUser>, ApiError> {
         let mut found = Vec::new();
         for chunk in ids.chunks(100) {
-            let mut url = self.endpoint("/api/v2/users/show_many");
+            let mut url = self.users_url("/api/v2/users/show_many");
             url.query_pairs_mut()
                 .append_pair("external_ids", &chunk.join(","));
             let page: UsersPage = self.get("users_show_many", url).await?;
@@ -582,7 +641,7 @@ impl ZendeskApi {
     /// (`GET /api/v2/users?role[]=agent&role[]=admin&include=identities`, all pages). The list
     /// reads Zendesk's database, so it is current where the search index lags behind.
     pub async fn staff(&self) -> Result<Vec<ZendeskUser>, ApiError> {
-        let mut url = self.endpoint("/api/v2/users");
+        let mut url = self.users_url("/api/v2/users");
         url.query_pairs_mut()
             .append_pair("role[]", "agent")
             .append_pair("role[]", "admin")

@@ -376,21 +376,24 @@ impl SafetyGuard {
             .unwrap_or_else(|| member.email.trim().to_lowercase());
         let by_id = self.lookup(Lookup::ExternalId(external_id.clone()));
         let holders = self.holders(&member.email);
-        let (by_id, by_email) = if member.email_sharing == Sharing::NotSearched {
-            // The directory saw Zendesk link this member to this address. Zendesk gives an
-            // address to one user only, so while that holds nobody else can have it.
-            let by_id = by_id.await;
-            let linked = by_id
-                .as_ref()
-                .is_ok_and(|users| linked_to(users, &member.id, &member.email));
-            let by_email = match linked {
-                true => Ok(Default::default()),
-                false => holders.await,
+        let one_user_per_address = !self.api.brands_separated();
+        let (by_id, by_email) =
+            if member.email_sharing == Sharing::NotSearched && one_user_per_address {
+                // The directory saw Zendesk link this member to this address. Without brand
+                // separation Zendesk gives an address to one user only, so while that holds nobody
+                // else can have it.
+                let by_id = by_id.await;
+                let linked = by_id
+                    .as_ref()
+                    .is_ok_and(|users| linked_to(users, &member.id, &member.email));
+                let by_email = match linked {
+                    true => Ok(Default::default()),
+                    false => holders.await,
+                };
+                (by_id, by_email)
+            } else {
+                tokio::join!(by_id, holders)
             };
-            (by_id, by_email)
-        } else {
-            tokio::join!(by_id, holders)
-        };
         let (by_id, by_email) = match (by_id, by_email) {
             (Ok(by_id), Ok(by_email)) => (by_id, by_email),
             (Err(e), _) | (_, Err(e)) => {
