@@ -274,6 +274,10 @@ pub trait MemberDirectory: Send + Sync {
         true
     }
 
+    /// Shares upstream tokens with the other replicas through `shared` (Redis), where the
+    /// directory has any: iMIS keeps only the newest token per user.
+    fn share_tokens(&self, _shared: Arc<crate::shared::SharedState>) {}
+
     /// A short name for logs and `/readyz`.
     fn kind(&self) -> &'static str;
 

@@ -51,6 +51,13 @@ pub struct SharedState {
     metrics: Metrics,
 }
 
+/// A shared upstream token as stored (sealed) in Redis.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredToken {
+    token: String,
+    expires_ms: u64,
+}
+
 /// What `/readyz` and `check` say about shared state.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SharedReport {
@@ -201,6 +208,65 @@ impl SharedState {
                 false
             }
         }
+    }
+
+    /// An upstream token every pod shares (iMIS keeps only the newest token per user, so pods
+    /// that each fetched their own would expire each other's): `(token, seconds left)` from
+    /// Redis, sealed there; `None` without Redis or when none is stored.
+    pub async fn shared_token(&self, account: &str) -> Option<(String, u64)> {
+        let redis = self.redis()?;
+        let key = self.token_key(account);
+        let sealed = match redis.get(&key).await {
+            Ok(found) => {
+                self.answered();
+                found?
+            }
+            Err(e) => {
+                self.fell_back("tokens", &e);
+                return None;
+            }
+        };
+        let plain = self.keys.open(sealed)?;
+        let stored: StoredToken = serde_json::from_slice(&plain).ok()?;
+        let left = stored.expires_ms.checked_sub(unix_now_ms())? / 1000;
+        (left > 0).then_some((stored.token, left))
+    }
+
+    /// Shares `token` for `account` with every pod for `ttl`.
+    pub async fn share_token(&self, account: &str, token: &str, ttl: Duration) {
+        let Some(redis) = self.redis() else { return };
+        let stored = StoredToken {
+            token: token.to_owned(),
+            expires_ms: unix_now_ms() + ttl.as_millis() as u64,
+        };
+        let Ok(sealed) = serde_json::to_vec(&stored)
+            .map_err(anyhow::Error::from)
+            .and_then(|plain| self.keys.seal(&plain))
+        else {
+            return;
+        };
+        match redis.set(&self.token_key(account), &sealed, ttl).await {
+            Ok(()) => self.answered(),
+            Err(e) => self.fell_back("tokens", &e),
+        }
+    }
+
+    /// Forgets the shared token of `account` if it is still `refused` (a pod that renewed it
+    /// first keeps its newer one).
+    pub async fn forget_token(&self, account: &str, refused: &str) {
+        if self
+            .shared_token(account)
+            .await
+            .is_some_and(|(t, _)| t == refused)
+            && let Some(redis) = self.redis()
+            && let Err(e) = redis.delete(&self.token_key(account)).await
+        {
+            self.fell_back("tokens", &e);
+        }
+    }
+
+    fn token_key(&self, account: &str) -> String {
+        KeyMaker::name("token", &self.keys.digest("token", &[account.as_bytes()]))
     }
 
     /// `true` the first time `id` is used for `purpose` (on any pod), `false` ever after.

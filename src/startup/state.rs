@@ -87,6 +87,7 @@ pub async fn build(
         session_ttl,
         metrics.clone(),
     )?;
+    directory.share_tokens(shared.clone());
     let state = AppState {
         signin: Pipeline {
             directory,

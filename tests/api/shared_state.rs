@@ -275,3 +275,37 @@ async fn check_says_whether_redis_answers_and_how_fast() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn replicas_share_one_imis_service_token_instead_of_expiring_each_others() {
+    // iMIS keeps only the newest token per user: if each replica fetched its own, each fetch
+    // would expire the other's. With Redis they use one, fetched once, and sealed there.
+    let redis = RedisServer::start().await;
+    let (a, b) = two_replicas(
+        &redis,
+        &[
+            ("IMIS_SERVICE_USERNAME", "svc"),
+            ("IMIS_SERVICE_PASSWORD", "svc-password"),
+        ],
+    )
+    .await;
+    let member = Member::active();
+    a.given_member(&member).await;
+    a.given_service_account(&member).await;
+    assert_eq!(attempt(&a, &member.username, &member.password).await, 200);
+    assert_eq!(attempt(&b, &member.username, &member.password).await, 200);
+    let service_grants = a
+        .imis
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("username=svc&"))
+        .count();
+    assert_eq!(service_grants, 1, "one service token for both replicas");
+    let stored = redis.keys_and_values();
+    assert!(
+        !stored.contains("service-account-token"),
+        "sealed in Redis: {stored}"
+    );
+}

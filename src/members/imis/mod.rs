@@ -69,6 +69,8 @@ pub struct ImisDirectory {
     base: Url,
     service: Option<ServiceAccount>,
     service_token: TokenCache,
+    /// Where the service token is shared with the other replicas (Redis), once started.
+    shared: std::sync::OnceLock<Arc<crate::shared::SharedState>>,
     phone: PhonePolicy,
     metrics: Metrics,
     health: UpstreamHealth,
@@ -123,6 +125,7 @@ impl ImisDirectory {
             base: settings.base_url.clone(),
             service: settings.service_account.clone(),
             service_token: TokenCache::default(),
+            shared: std::sync::OnceLock::new(),
             phone,
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
@@ -430,47 +433,88 @@ impl ImisDirectory {
             .collect())
     }
 
-    /// The service account's token, from the cache or a fresh password grant.
+    /// The service account's token: from this process's cache, else the one the replicas share
+    /// (Redis), else a fresh password grant, then shared.
     async fn service_token(&self, account: &ServiceAccount) -> anyhow::Result<Arc<CachedToken>> {
         self.service_token
             .get_or_fetch(async {
-                let request = self
-                    .http
-                    .post(self.endpoint(&["token"]))
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .form(&[
-                        ("grant_type", "password"),
-                        ("username", account.username.as_str()),
-                        ("password", account.password.expose_secret()),
-                    ]);
-                // Once in a token's lifetime, for every sign-in at once: not held to the cap.
-                let response = timed_send(&self.metrics, UPSTREAM, "service_token", request)
-                    .await
-                    .context("iMIS /token could not be reached for the service account")?;
-                let status = response.status();
-                if !status.is_success() {
-                    return Err(anyhow!(
-                        "iMIS refused the service account (IMIS_SERVICE_USERNAME) with {status}"
-                    ));
+                let shared = self.shared.get();
+                if let Some(shared) = shared
+                    && let Some((token, left)) = shared.shared_token(&account.username).await
+                {
+                    return Ok(Arc::new(CachedToken::new(
+                        SecretString::from(token),
+                        Some(left as f64),
+                        TOKEN_DEFAULT_LIFETIME,
+                        TOKEN_EARLY_RENEWAL,
+                    )));
                 }
-                let body = read_body(response)
-                    .await
-                    .context("iMIS /token answer could not be read")?;
-                let parsed: TokenResponse = serde_json::from_slice(&body)
-                    .context("iMIS /token sent a body that is not token JSON")?;
-                let token = parsed
-                    .access_token
-                    .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| anyhow!("iMIS /token answered 200 without an access_token"))?;
+                let (token, expires_in) = self.service_grant(account).await?;
+                if let Some(shared) = shared {
+                    let ttl = expires_in.map_or(TOKEN_DEFAULT_LIFETIME, |s| {
+                        Duration::from_secs_f64(s.max(0.0))
+                    });
+                    shared
+                        .share_token(&account.username, token.expose_secret(), ttl)
+                        .await;
+                }
                 Ok(Arc::new(CachedToken::new(
-                    SecretString::from(token),
-                    parsed.expires_in.and_then(|s| s.trim().parse::<f64>().ok()),
+                    token,
+                    expires_in,
                     TOKEN_DEFAULT_LIFETIME,
                     TOKEN_EARLY_RENEWAL,
                 )))
             })
             .await
             .map_err(|e: Arc<anyhow::Error>| anyhow!("{e:#}"))
+    }
+
+    /// Forgets the service token iMIS refused, here and where the replicas share it, unless a
+    /// newer one has replaced it already.
+    async fn forget_service_token(&self, account: &ServiceAccount, refused: &Arc<CachedToken>) {
+        self.service_token.forget_if(refused).await;
+        if let Some(shared) = self.shared.get() {
+            shared
+                .forget_token(&account.username, refused.token.expose_secret())
+                .await;
+        }
+    }
+
+    /// The password grant for the service account: its token and `expires_in`.
+    async fn service_grant(
+        &self,
+        account: &ServiceAccount,
+    ) -> anyhow::Result<(SecretString, Option<f64>)> {
+        let request = self
+            .http
+            .post(self.endpoint(&["token"]))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", account.username.as_str()),
+                ("password", account.password.expose_secret()),
+            ]);
+        // Once in a token's lifetime, for every sign-in at once: not held to the cap.
+        let response = timed_send(&self.metrics, UPSTREAM, "service_token", request)
+            .await
+            .context("iMIS /token could not be reached for the service account")?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(anyhow!(
+                "iMIS refused the service account (IMIS_SERVICE_USERNAME) with {status}"
+            ));
+        }
+        let body = read_body(response)
+            .await
+            .context("iMIS /token answer could not be read")?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .context("iMIS /token sent a body that is not token JSON")?;
+        let token = parsed
+            .access_token
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| anyhow!("iMIS /token answered 200 without an access_token"))?;
+        let expires_in = parsed.expires_in.and_then(|s| s.trim().parse::<f64>().ok());
+        Ok((SecretString::from(token), expires_in))
     }
 
     /// The member's profile after iMIS proved who they are (password or hand-off): read with the
@@ -595,7 +639,7 @@ impl ImisDirectory {
                 // iMIS keeps only the newest token per user: another replica, a `check` run or
                 // another integration signing in as this account expired ours.
                 Err(LookupError::Unauthorized) if attempt < SERVICE_TOKEN_TRIES => {
-                    self.service_token.forget_if(&token).await;
+                    self.forget_service_token(account, &token).await;
                     token = self.service_token(account).await?;
                 }
                 // An answer, not an outage: it must not open the circuit for everyone.
@@ -773,6 +817,10 @@ impl MemberDirectory for ImisDirectory {
 
     fn can_look_up(&self) -> bool {
         self.service.is_some()
+    }
+
+    fn share_tokens(&self, shared: Arc<crate::shared::SharedState>) {
+        let _ = self.shared.set(shared);
     }
 
     fn kind(&self) -> &'static str {
