@@ -490,3 +490,47 @@ async fn check_proves_the_imis_base_url_is_where_imis_serves_its_token_endpoint(
         );
     }
 }
+
+#[tokio::test]
+async fn check_runs_the_configured_profile_query() {
+    let zendesk = MockServer::start().await;
+    given_a_safe_zendesk(&zendesk).await;
+    for (answer, expected) in [
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": [
+                {"ID": "1", "UserName": "a"}, {"ID": "2", "UserName": "b"}]}, "TotalCount": 2})),
+            "✗ member directory",
+        ),
+        (ResponseTemplate::new(404), "20.3.77"),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"Items": {"$values": []}})),
+            "✓ member directory",
+        ),
+    ] {
+        let imis = MockServer::start().await;
+        given_imis_token_endpoint(&imis).await;
+        Mock::given(method("POST"))
+            .and(path(format!("{IMIS_PREFIX}/token")))
+            .and(form(&[("username", "svc")]))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "s"})))
+            .mount(&imis)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/query")))
+            .respond_with(answer)
+            .mount(&imis)
+            .await;
+        let out = run(
+            &imis,
+            &zendesk,
+            &[
+                ("IMIS_SERVICE_USERNAME", "svc"),
+                ("IMIS_SERVICE_PASSWORD", "pw"),
+                ("IMIS_PROFILE_QUERY", "$/ZendeskSSO/Profile"),
+            ],
+            &["check"],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(expected), "`{expected}` missing:\n{text}");
+    }
+}

@@ -662,6 +662,44 @@ impl ImisDirectory {
 }
 
 impl ImisDirectory {
+    /// `check` runs `IMIS_PROFILE_QUERY` as the service account: the endpoint must exist (iMIS
+    /// 20.3.77 or later) and the query must not list more than the signed-in user's own row.
+    async fn probe_profile_query(
+        &self,
+        query: &query::ProfileQuery,
+        token: &SecretString,
+    ) -> anyhow::Result<String> {
+        let mut url = self.endpoint(&["api", "query"]);
+        url.query_pairs_mut().append_pair("QueryName", &query.path);
+        let path = &query.path;
+        match self
+            .get_json::<serde_json::Value>("profile_query", url, token)
+            .await
+        {
+            Ok(answer) => match query::only_row(&answer) {
+                Ok(_) => Ok(format!(
+                    "; IMIS_PROFILE_QUERY {path} answers with at most one row"
+                )),
+                Err(why) => Err(anyhow!(
+                    "IMIS_PROFILE_QUERY {path} does not filter on the signed-in contact: {why}. \
+                     Filter it with \"LoggedIn User Key\" and give every prompt"
+                )),
+            },
+            Err(LookupError::NotFound) => Err(anyhow!(
+                "iMIS answered 404 for /api/query (IMIS_PROFILE_QUERY {path}): the IQA query \
+                 endpoint needs iMIS 20.3.77 or later, and the query must exist at that path"
+            )),
+            // The Security tab may let members, not this account, run it: not proof of a fault.
+            Err(LookupError::Unauthorized) => Ok(format!(
+                "; IMIS_PROFILE_QUERY {path} cannot be run by the service account (members must \
+                 be able to: see its Security tab)"
+            )),
+            Err(e) => {
+                Err(anyhow!(e).context(format!("IMIS_PROFILE_QUERY {path} could not be run")))
+            }
+        }
+    }
+
     /// `check` proves `IMIS_BASE_URL`: a made-up grant type posted to `{base}/token` must be
     /// answered as iMIS's OAuth endpoint answers it (400, JSON `unsupported_grant_type`). A 404
     /// or an HTML page means the base URL is not where iMIS serves its API.
@@ -802,9 +840,13 @@ impl MemberDirectory for ImisDirectory {
         let token_url = self.prove_token_endpoint().await?;
         match &self.service {
             Some(account) => {
-                self.service_token(account).await?;
+                let token = self.service_token(account).await?;
+                let query = match &self.profile_query {
+                    Some(query) => self.probe_profile_query(query, &token.token).await?,
+                    None => String::new(),
+                };
                 Ok(format!(
-                    "{token_url} is iMIS's token endpoint; service account `{}` obtained a token",
+                    "{token_url} is iMIS's token endpoint; service account `{}` obtained a token{query}",
                     account.username,
                 ))
             }
