@@ -203,8 +203,14 @@ impl Validator {
             }
             return None;
         };
-        let text = secret.expose_secret().trim();
-        let bytes = decode_key(text);
+        // `openssl rand -base64 64` wraps its output at 64 characters: line breaks and other
+        // whitespace anywhere are not part of the key.
+        let text: String = secret
+            .expose_secret()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let bytes = decode_key(&text);
         match bytes {
             Some(bytes) if bytes.len() >= MIN_SESSION_KEY_BYTES => Some(Key::derive_from(&bytes)),
             Some(bytes) => {
@@ -218,7 +224,13 @@ impl Validator {
                 None
             }
             None => {
-                self.problem("SESSION_KEY", format!("is neither base64 nor hex; {HINT}"));
+                self.problem(
+                    "SESSION_KEY",
+                    format!(
+                        "is neither base64 nor hex: {}; {HINT}",
+                        why_not_a_key(&text)
+                    ),
+                );
                 None
             }
         }
@@ -257,6 +269,32 @@ pub(super) fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// What is wrong with a key that does not decode, without showing any of it.
+fn why_not_a_key(text: &str) -> String {
+    let in_alphabet =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=');
+    if text.is_empty() {
+        return "it is empty".into();
+    }
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !in_alphabet(*c)) {
+        let what = match c {
+            '"' | '\'' => "a quote (remove the quotes around the value)",
+            c if !c.is_ascii() => "a non-ASCII character",
+            _ => "a character that is in neither alphabet",
+        };
+        return format!("character {} of {} is {what}", at + 1, text.chars().count());
+    }
+    if let Some(at) = text.find('=')
+        && text[at..].chars().any(|c| c != '=')
+    {
+        return format!("it has `=` padding in the middle (at character {})", at + 1);
+    }
+    format!(
+        "its {} characters are not a whole base64 value (truncated when copied?)",
+        text.len()
+    )
 }
 
 /// A key written as hex or as base64 (standard or URL-safe, padded or not).

@@ -361,3 +361,41 @@ fn a_zendesk_url_off_the_subdomain_is_warned_about() {
         s.warnings
     );
 }
+
+#[test]
+fn a_session_key_as_openssl_prints_it_is_accepted_and_a_bad_one_is_explained() {
+    // `openssl rand -base64 64` wraps at 64 characters and ends with a line break.
+    let printed = "1Qk3mYV0Zl8m4nVhZ2Xo1wqv9y6b0Kx3lR5sT7uV9wX1yZ3aB5cD7eF9gH1iJ3kL\n5mN7oP9qR1sT3uV5wX7yZ9aB1cD3eF5gH7iJ9kL1mN3oP5qR7sT9uV1wX3yZ5aB7cQ==\n";
+    let mut env = minimal();
+    env.retain(|(k, _)| k != "SESSION_KEY");
+    env.push(("SESSION_KEY".into(), printed.into()));
+    Settings::from_vars(env.clone()).expect("the key openssl printed is valid");
+
+    for (value, words) in [
+        (
+            "\"c2VjcmV0LWtleS1vZi1zaXh0eS1mb3VyLWJ5dGVzLWxvbmctZW5vdWdoLXRvLXBhc3M=\"",
+            "a quote",
+        ),
+        (
+            "c2VjcmV0LWtleS==1vZi1zaXh0eS1mb3VyLWJ5dGVz",
+            "padding in the middle",
+        ),
+        (
+            "c2VjcmV0LWtleS1vZi1zaXh0eS1mb3VyLWJ5dGVzLWxvbmctZW5vdWdoLXRvLXBhc3MZa",
+            "truncated",
+        ),
+    ] {
+        let mut env = env.clone();
+        env.retain(|(k, _)| k != "SESSION_KEY");
+        env.push(("SESSION_KEY".into(), value.into()));
+        let Err(err) = Settings::from_vars(env).map(|_| ()) else {
+            panic!("{value} was accepted")
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("SESSION_KEY") && err.contains(words),
+            "{value}: {err}"
+        );
+        assert!(!err.contains("c2VjcmV0"), "the key is never shown: {err}");
+    }
+}
