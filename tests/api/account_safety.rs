@@ -32,6 +32,18 @@ async fn given_member_and_service(app: &TestApp, member: &Member) {
     app.given_service_account(member).await;
 }
 
+/// A refusal because the member's address is someone else's (the page never says whose).
+async fn assert_email_taken(app: &TestApp, member: &Member, reason: &str) -> String {
+    assert_denied(
+        app,
+        member,
+        403,
+        "already used by another help-centre account",
+        reason,
+    )
+    .await
+}
+
 /// Signs in and asserts a refusal: status, member page words, no token, the audit reason.
 async fn assert_denied(
     app: &TestApp,
@@ -69,14 +81,7 @@ async fn an_email_owned_by_another_external_id_is_denied_without_saying_whose() 
         "end-user",
     ))
     .await;
-    let page = assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "email_owned_by_other_identity",
-    )
-    .await;
+    let page = assert_email_taken(&app, &member, "email_owned_by_other_identity").await;
     assert!(
         !page.contains("someone-else-42") && !page.contains("777001"),
         "nothing about the other account"
@@ -96,14 +101,7 @@ async fn an_unlinked_agent_or_admin_is_never_linked_by_a_sign_in() {
             role,
         ))
         .await;
-        assert_denied(
-            &app,
-            &member,
-            403,
-            "already used by another help-centre account",
-            "unlinked_staff",
-        )
-        .await;
+        assert_email_taken(&app, &member, "unlinked_staff").await;
     }
 }
 
@@ -394,14 +392,7 @@ async fn an_address_that_differs_from_an_admins_only_by_unicode_case_is_the_admi
         "admin",
     ))
     .await;
-    assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "unlinked_staff",
-    )
-    .await;
+    assert_email_taken(&app, &member, "unlinked_staff").await;
 }
 
 #[tokio::test]
@@ -421,14 +412,7 @@ async fn an_address_held_as_anothers_second_identity_is_theirs() {
             "count": 1, "next_page": null})))
         .mount(&app.zendesk)
         .await;
-    assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "email_owned_by_other_identity",
-    )
-    .await;
+    assert_email_taken(&app, &member, "email_owned_by_other_identity").await;
 }
 
 #[tokio::test]
@@ -550,14 +534,7 @@ async fn an_address_is_searched_exactly_as_the_token_carries_it() {
             "count": 1, "next_page": null})))
         .mount(&app.zendesk)
         .await;
-    assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "unlinked_staff",
-    )
-    .await;
+    assert_email_taken(&app, &member, "unlinked_staff").await;
 }
 
 #[tokio::test]
@@ -580,14 +557,7 @@ async fn an_agent_the_search_index_has_not_caught_up_with_is_found_in_the_staff_
             "meta": {"has_more": false}, "links": {"next": null}})))
         .mount(&app.zendesk)
         .await;
-    assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "unlinked_staff",
-    )
-    .await;
+    assert_email_taken(&app, &member, "unlinked_staff").await;
 }
 
 #[tokio::test]
@@ -715,12 +685,5 @@ async fn with_brand_separation_every_look_up_sees_every_brand() {
         .await;
     let app = crate::helpers::spawn_app_against(zendesk, &[]).await;
     app.given_member(&member).await;
-    assert_denied(
-        &app,
-        &member,
-        403,
-        "already used by another help-centre account",
-        "unlinked_staff",
-    )
-    .await;
+    assert_email_taken(&app, &member, "unlinked_staff").await;
 }

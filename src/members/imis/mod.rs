@@ -197,15 +197,7 @@ impl ImisDirectory {
         username: &str,
         password: &SecretString,
     ) -> Result<sso::Grant, DirectoryError> {
-        let request = self
-            .http
-            .post(self.endpoint(&["token"]))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password.expose_secret()),
-            ]);
+        let request = self.password_request(username, password.expose_secret());
         let response = self
             .send("token", request)
             .await
@@ -480,20 +472,25 @@ impl ImisDirectory {
         }
     }
 
+    /// `POST {base}/token` with the password grant (form-encoded, values URL-encoded).
+    fn password_request(&self, username: &str, password: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.endpoint(&["token"]))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+    }
+
     /// The password grant for the service account: its token and `expires_in`.
     async fn service_grant(
         &self,
         account: &ServiceAccount,
     ) -> anyhow::Result<(SecretString, Option<f64>)> {
-        let request = self
-            .http
-            .post(self.endpoint(&["token"]))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[
-                ("grant_type", "password"),
-                ("username", account.username.as_str()),
-                ("password", account.password.expose_secret()),
-            ]);
+        let request =
+            self.password_request(account.username.as_str(), account.password.expose_secret());
         // Once in a token's lifetime, for every sign-in at once: not held to the cap.
         let response = timed_send(&self.metrics, UPSTREAM, "service_token", request)
             .await
