@@ -292,6 +292,14 @@ async fn replicas_share_one_imis_service_token_instead_of_expiring_each_others()
     let member = Member::active();
     a.given_member(&member).await;
     a.given_service_account(&member).await;
+    // Both replicas serve only once each has verified Zendesk's configuration.
+    for replica in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while replica.get("/readyz").await.status() != 200 {
+            assert!(Instant::now() < deadline, "never ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     assert_eq!(attempt(&a, &member.username, &member.password).await, 200);
     assert_eq!(attempt(&b, &member.username, &member.password).await, 200);
     let service_grants = a
