@@ -375,12 +375,14 @@ pub fn signed_in(
 /// the CSRF token alone.
 pub fn is_cross_site(req: &HttpRequest, public_origin: &str) -> bool {
     let headers = req.headers();
-    let site_says_cross = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // The browser's own word on where the form came from.
+        return site
+            .to_str()
+            .map_or(true, |site| !matches!(site, "same-origin" | "none"));
+    }
     let Some(origin) = headers.get(actix_web::http::header::ORIGIN) else {
-        return site_says_cross;
+        return false;
     };
     let origin = origin.to_str().unwrap_or_default().trim();
     let own_host = req.connection_info().host().to_ascii_lowercase();
@@ -394,7 +396,7 @@ pub fn is_cross_site(req: &HttpRequest, public_origin: &str) -> bool {
                 with_port.eq_ignore_ascii_case(&own_host)
             })
         });
-    site_says_cross || !ours
+    !ours
 }
 
 /// Validates what Zendesk sent; anything doubtful is dropped and logged, never forwarded.
