@@ -31,8 +31,16 @@ pub fn date(raw: &str) -> Option<String> {
 }
 
 pub fn today() -> String {
-    let days = unix_now().div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    civil_date(unix_now().div_euclid(86_400))
+}
+
+/// The date `days` days before today (`paid_through` plus a grace period is compared with it).
+pub fn days_ago(days: u32) -> String {
+    civil_date(unix_now().div_euclid(86_400) - i64::from(days))
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_date(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -97,7 +97,7 @@ pub async fn run(settings: &Settings, member: Option<&str>) -> Report {
     match crate::members::open(
         &settings.directory,
         &settings.phone,
-        settings.policy.needs_groups(),
+        settings.policy.fact_needs(),
         &metrics,
         settings.breaker,
         settings.directory.in_flight(),

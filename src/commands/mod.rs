@@ -205,7 +205,7 @@ fn open_directory(
     crate::members::open(
         &settings.directory,
         &settings.phone,
-        settings.policy.needs_groups(),
+        settings.policy.fact_needs(),
         metrics,
         settings.breaker,
         settings.directory.in_flight(),

@@ -226,6 +226,14 @@ impl MemberDirectory for FileDirectory {
         }
     }
 
+    async fn profile_by_id(&self, id: &str) -> Result<Option<MemberProfile>, DirectoryError> {
+        Ok(self
+            .members
+            .iter()
+            .find(|m| m.id.trim() == id.trim())
+            .map(|m| self.profile(m)))
+    }
+
     async fn find_by_primary_email(
         &self,
         email: &str,

@@ -247,6 +247,10 @@ pub trait MemberDirectory: Send + Sync {
     /// sessions read again after `SESSION_RECHECK_SECS`.
     async fn profile_of(&self, username: &str) -> Result<MemberProfile, DirectoryError>;
 
+    /// The member with this id (the iMIS ID) without a password, for the lifecycle sync;
+    /// `Ok(None)` when the directory has no such member (they left it: an answer, not an outage).
+    async fn profile_by_id(&self, id: &str) -> Result<Option<MemberProfile>, DirectoryError>;
+
     /// Active records whose primary e-mail is `email` (case-insensitive), for `link-staff`.
     async fn find_by_primary_email(
         &self,
@@ -287,12 +291,21 @@ pub trait MemberDirectory: Send + Sync {
     }
 }
 
-/// The member directory the settings ask for. `fetch_groups`: the access policy uses groups.
+/// The facts beyond identity that the policy reads, so that the directory fetches them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactNeeds {
+    /// Group memberships (`GET /api/GroupMember`).
+    pub groups: bool,
+    /// The paid-through date (`GET /api/CsContact/{id}`, unless the profile query gives it).
+    pub paid_through: bool,
+}
+
+/// The member directory the settings ask for, fetching the facts the policy `needs`.
 /// `imis_in_flight`: the cap on requests to iMIS ([`DirectorySettings::in_flight`]).
 pub fn open(
     settings: &DirectorySettings,
     phone: &PhonePolicy,
-    fetch_groups: bool,
+    needs: FactNeeds,
     metrics: &Metrics,
     breaker: BreakerSettings,
     imis_in_flight: InFlight,
@@ -306,7 +319,8 @@ pub fn open(
                 breaker,
                 imis_in_flight,
             )?
-            .with_groups(fetch_groups),
+            .with_groups(needs.groups)
+            .with_paid_through(needs.paid_through),
         ),
         DirectorySettings::File { members, .. } => {
             Arc::new(FileDirectory::new(members.clone(), phone.clone())?)

@@ -18,6 +18,9 @@ pub(super) struct PolicyFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct AccessFile {
     pub(super) default: Effect,
+    /// Days after the paid-through date that `paid_through = "current"` still holds.
+    #[serde(default)]
+    pub(super) grace_days: u32,
     #[serde(default)]
     pub(super) denied_message: Option<String>,
     #[serde(default, rename = "rule")]

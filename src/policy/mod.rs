@@ -3,6 +3,7 @@
 //! ```toml
 //! [access]
 //! default = "deny"                   # when no rule matches: "allow" or "deny" (required)
+//! grace_days = 30                    # paid_through = "current" holds this many days after it
 //! denied_message = "Help-centre access is for current members: membership@example.org"
 //!
 //! [[access.rule]]                    # first match wins; every condition given must hold
@@ -13,11 +14,12 @@
 //! is_member = true                   # counted as a member
 //! groups = ["Board"]                 # active membership of any of these groups (by name)
 //! group_classes = ["Committee"]      # ... or of a group of any of these classes
-//! paid_through = "current"           # paid through today or later
+//! paid_through = "current"           # paid through today or later (less grace_days)
 //! ```
 //! Rules speak of typed member facts ([`crate::members::MemberFacts`]) that each directory fills
-//! in: iMIS from `PartyStatusId` and the `AdditionalAttributes` `CustomerTypeCode`, `IsMember` and
-//! `PaidThrough`; the members file from `member_type`, `is_member` and `paid_through`.
+//! in: iMIS from `PartyStatusId`, the `AdditionalAttributes` `CustomerTypeCode` and `IsMember`, and
+//! `PaidThrough` from the contact (`/api/CsContact/{id}`) or the profile query's column; the
+//! members file from `member_type`, `is_member` and `paid_through`.
 //!
 //! ```toml
 //!
@@ -47,16 +49,20 @@
 mod claims;
 mod explain;
 mod file;
+mod managed;
 mod rules;
 
 pub use explain::Explanation;
+pub use managed::{Managed, TagScope};
 pub use rules::{Effect, Rule};
 
 use crate::members::phone::PhonePolicy;
 use crate::members::{Member, MemberProfile, MemberStatus, Refusal};
 use claims::Mapping;
 use file::{PolicyFile, TagSource};
-use rules::{Access, decide, today};
+use rules::{Access, days_ago, decide};
+#[cfg(test)]
+use crate::clock::today;
 
 /// The access rules and the claim mapping, validated at start-up.
 #[derive(Debug, Clone, Default)]
@@ -135,6 +141,7 @@ impl Policy {
                 }
                 Some(Access {
                     default: a.default,
+                    grace_days: a.grace_days,
                     denied_message: a.denied_message.filter(|m| !m.trim().is_empty()),
                     rules: a.rules,
                 })
@@ -169,6 +176,43 @@ impl Policy {
             .as_ref()
             .is_some_and(|(from, _, _)| from.contains(&TagSource::Groups));
         by_rule || by_tags
+    }
+
+    /// What the directory must fetch beyond identity for this policy.
+    pub fn fact_needs(&self) -> crate::members::FactNeeds {
+        crate::members::FactNeeds {
+            groups: self.needs_groups(),
+            paid_through: self.needs_paid_through(),
+        }
+    }
+
+    /// Whether a rule asks for the paid-through date (the directory must read it).
+    pub fn needs_paid_through(&self) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|a| a.rules.iter().any(|r| r.paid_through.is_some()))
+    }
+
+    /// The tags, user fields and organisation this policy owns in Zendesk (what the sync may
+    /// change or remove).
+    pub fn managed(&self) -> Managed {
+        let m = &self.mapping;
+        let tags = match &m.tags {
+            None => TagScope::None,
+            Some((_, _, Some(allow))) => {
+                TagScope::Listed(allow.iter().map(|t| t.trim().to_lowercase()).collect())
+            }
+            Some((_, prefix, None)) if !prefix.trim().is_empty() => {
+                TagScope::Prefix(prefix.trim().to_lowercase())
+            }
+            Some(_) => TagScope::Unknown,
+        };
+        Managed {
+            tags,
+            user_fields: m.user_fields.keys().cloned().collect(),
+            organization: m.organization.is_some(),
+            phone: m.phone,
+        }
     }
 
     /// The phone policy with this file's preferences over the environment's.
@@ -225,7 +269,7 @@ impl Policy {
                     .map_err(PolicyRefusal::Base),
             };
         };
-        let decision = decide(access, &facts, &today());
+        let decision = decide(access, &facts, &days_ago(access.grace_days));
         let outcome = match decision.effect {
             Effect::Deny => Err(PolicyRefusal::Denied {
                 rule: decision.decided_by.clone(),

@@ -34,7 +34,7 @@ pub struct Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaidThrough {
-    /// The paid-through date is today or later.
+    /// The paid-through date is today or later (or within `[access] grace_days` of today).
     Current,
     /// The paid-through date is in the past (or missing).
     Expired,
@@ -43,6 +43,8 @@ pub enum PaidThrough {
 #[derive(Debug, Clone)]
 pub struct Access {
     pub default: Effect,
+    /// Days after the paid-through date that a member still counts as current.
+    pub grace_days: u32,
     pub denied_message: Option<String>,
     pub rules: Vec<Rule>,
 }
@@ -57,11 +59,12 @@ pub struct Decision {
     pub verdicts: Vec<(String, Effect, bool)>,
 }
 
-pub fn decide(access: &Access, facts: &MemberFacts, today: &str) -> Decision {
+/// `paid_from`: the earliest paid-through date that counts as current (today less the grace).
+pub fn decide(access: &Access, facts: &MemberFacts, paid_from: &str) -> Decision {
     let verdicts: Vec<_> = access
         .rules
         .iter()
-        .map(|rule| (rule.name.clone(), rule.effect, matches(rule, facts, today)))
+        .map(|rule| (rule.name.clone(), rule.effect, matches(rule, facts, paid_from)))
         .collect();
     let (effect, decided_by) = verdicts
         .iter()
@@ -84,7 +87,7 @@ fn any_of(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
     }
 }
 
-fn matches(rule: &Rule, facts: &MemberFacts, today: &str) -> bool {
+fn matches(rule: &Rule, facts: &MemberFacts, paid_from: &str) -> bool {
     let groups = facts.groups.as_deref().unwrap_or_default();
     let in_group = rule.groups.as_ref().is_none_or(|wanted| {
         groups
@@ -106,7 +109,7 @@ fn matches(rule: &Rule, facts: &MemberFacts, today: &str) -> bool {
             .paid_through
             .as_deref()
             .and_then(date)
-            .is_some_and(|d| d.as_str() >= today);
+            .is_some_and(|d| d.as_str() >= paid_from);
         (want == PaidThrough::Current) == current
     });
     any_of(&rule.status, Some(&facts.status_code))
@@ -117,4 +120,4 @@ fn matches(rule: &Rule, facts: &MemberFacts, today: &str) -> bool {
         && paid
 }
 
-pub use crate::clock::{date, today};
+pub use crate::clock::{date, days_ago};

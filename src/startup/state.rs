@@ -53,7 +53,7 @@ pub async fn build(
     let directory = crate::members::open(
         &settings.directory,
         &settings.phone,
-        settings.policy.needs_groups(),
+        settings.policy.fact_needs(),
         &metrics,
         settings.breaker,
         imis_in_flight.clone(),

@@ -8,6 +8,7 @@
 //! shortly before it expires, renewed once on a 401), else the member's own token.
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
+mod contact;
 pub mod query;
 pub mod simulator;
 pub mod sso;
@@ -76,6 +77,8 @@ pub struct ImisDirectory {
     health: UpstreamHealth,
     /// Look up group memberships too (when `POLICY_FILE` uses them).
     fetch_groups: bool,
+    /// Read the paid-through date from the contact (when `POLICY_FILE` uses it).
+    fetch_paid_through: bool,
     profile_query: Option<Box<query::ProfileQuery>>,
     /// The places for sign-in requests to iMIS (`IMIS_MAX_IN_FLIGHT`), shared with the hand-off.
     in_flight: InFlight,
@@ -130,6 +133,7 @@ impl ImisDirectory {
             metrics,
             health: UpstreamHealth::with_breaker(UPSTREAM, breaker),
             fetch_groups: false,
+            fetch_paid_through: false,
             profile_query: settings.profile_query.clone(),
             in_flight,
         })
@@ -359,6 +363,7 @@ impl ImisDirectory {
         if groups.is_some() {
             profile.facts.groups = groups;
         }
+        self.fill_paid_through(&mut profile, token).await?;
         Ok(profile)
     }
 
@@ -621,6 +626,7 @@ impl ImisDirectory {
             let token = self.reading_token(token).await?;
             profile.facts.groups = Some(self.groups(&profile.id, &token).await?);
         }
+        self.fill_paid_through(&mut profile, token).await?;
         Ok(profile)
     }
 
@@ -805,6 +811,33 @@ impl MemberDirectory for ImisDirectory {
             Ok(profile) => Ok(profile),
             Err(LookupError::NotFound) => Err(DirectoryError::Refused(Refusal::NoMemberRecord)),
             Err(LookupError::LoginClosed) => Err(DirectoryError::Refused(Refusal::Inactive)),
+            Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
+            Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
+        }
+    }
+
+    async fn profile_by_id(&self, id: &str) -> Result<Option<MemberProfile>, DirectoryError> {
+        let Some(account) = &self.service else {
+            return Err(DirectoryError::Unavailable(anyhow!(
+                "reading members by iMIS ID needs the iMIS service account (IMIS_SERVICE_USERNAME / IMIS_SERVICE_PASSWORD)"
+            )));
+        };
+        let mut token = self
+            .service_token(account)
+            .await
+            .map_err(DirectoryError::Unavailable)?;
+        let mut result = self.lookup_by_id(id, &token.token).await;
+        if matches!(result, Err(LookupError::Unauthorized)) {
+            // iMIS keeps only the newest token per user: renew once.
+            self.forget_service_token(account, &token).await;
+            token = self
+                .service_token(account)
+                .await
+                .map_err(DirectoryError::Unavailable)?;
+            result = self.lookup_by_id(id, &token.token).await;
+        }
+        match result {
+            Ok(found) => Ok(found),
             Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }

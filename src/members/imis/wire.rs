@@ -184,6 +184,28 @@ pub struct PersonData {
     primary_organization: Option<PrimaryOrganization>,
 }
 
+/// A contact (`GET /api/CsContact/{id}`): a generic entity whose `Properties` carry
+/// `PaidThrough`, `MemberType`, `RenewMonths`, ...
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContactData {
+    #[serde(default)]
+    properties: Values<Attribute>,
+}
+
+impl ContactData {
+    /// A property's value by name (case-insensitive), if present and not blank.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties
+            .0
+            .iter()
+            .find(|p| p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .and_then(|p| p.value.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Attribute {
@@ -445,6 +467,22 @@ mod tests {
         assert_eq!(p.email.as_deref(), Some("artabingdon@imisdemo.com"));
         assert_eq!(p.phone.as_deref(), Some("+13103884000"));
         assert_eq!(p.status, MemberStatus::Active);
+    }
+
+    #[test]
+    fn a_contacts_paid_through_is_read_bare_or_wrapped() {
+        for body in [
+            r#"{"$type":"Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts","EntityTypeName":"CsContact",
+                "Properties":{"$values":[{"Name":"MemberType","Value":"M"},{"Name":"PaidThrough","Value":{"$type":"System.DateTime","$value":"2026-12-31T00:00:00"}}]}}"#,
+            r#"{"Properties":[{"Name":"paidthrough","Value":"2026-12-31T00:00:00"}]}"#,
+        ] {
+            let contact: ContactData = serde_json::from_str(body).expect("parses");
+            assert_eq!(contact.property("PaidThrough"), Some("2026-12-31T00:00:00"));
+        }
+        let empty: ContactData =
+            serde_json::from_str(r#"{"Properties":{"$values":[{"Name":"PaidThrough","Value":""}]}}"#)
+                .expect("parses");
+        assert_eq!(empty.property("PaidThrough"), None);
     }
 
     #[test]
