@@ -116,6 +116,41 @@ impl Audit {
         );
     }
 
+    /// One change the lifecycle sync made (or could not make) to a Zendesk user:
+    /// `member_updated`, `member_downgraded`, `sync_change_failed`.
+    pub fn member_synced(
+        &self,
+        event: &'static str,
+        member_id: &str,
+        zendesk_user_id: u64,
+        reason: &str,
+        changes: &str,
+    ) {
+        tracing::info!(
+            target: "audit",
+            event,
+            member_id,
+            zendesk_user_id,
+            reason,
+            changes,
+        );
+    }
+
+    /// An organisation the sync created or renamed: `organization_created`, `organization_renamed`.
+    pub fn organization_synced(&self, event: &'static str, external_id: &str, zendesk_id: u64) {
+        tracing::info!(
+            target: "audit",
+            event,
+            organization_external_id = external_id,
+            zendesk_organization_id = zendesk_id,
+        );
+    }
+
+    /// One sync run: `sync_planned`, `sync_applied`, `sync_braked` or `sync_failed`, with why.
+    pub fn sync_run(&self, event: &'static str, reason: &str, summary: &str) {
+        tracing::info!(target: "audit", event, reason, summary);
+    }
+
     pub fn sign_out(&self, request_id: RequestId, member_id: Option<&str>) {
         tracing::info!(
             target: "audit",

@@ -7,8 +7,10 @@
 //! another account) → [`zendesk::jwt`] (mint) → [`web::pages`] (deliver).
 //! [`startup`] holds the route table and the middleware order; [`config`] reads the environment
 //! into each subsystem's settings; [`commands`] are the command-line commands.
+//! Over time, [`lifecycle`] (the sync: member facts + policy → desired; Zendesk → observed;
+//! diff → plan → apply) keeps what sign-ins told Zendesk true.
 //!
-//! Modules depend downward only: `web` → `signin` → (`members`, `policy`, `zendesk`) →
+//! Modules depend downward only: `web` → `signin` → `lifecycle` → (`members`, `policy`, `zendesk`) →
 //! (`upstream`, `mail`, `metrics`, `audit`, `clock`, `ids`, `sealing`).
 
 pub mod audit;
@@ -17,6 +19,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod ids;
+pub mod lifecycle;
 pub mod mail;
 pub mod members;
 pub mod metrics;

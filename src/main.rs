@@ -75,6 +75,20 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Keep Zendesk true to the member system: members no longer admitted lose the policy's
+    /// tags, fields and organisation and their Zendesk sessions; admitted members are brought
+    /// up to date; organisations are created. Prints the plan unless --apply is given.
+    Sync {
+        /// Make the changes (otherwise only print the plan).
+        #[arg(long)]
+        apply: bool,
+        /// Print the plan (and what was applied) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Apply even when the plan downgrades more than SYNC_MAX_DOWNGRADES members (once).
+        #[arg(long)]
+        force: bool,
+    },
     /// Read a password from standard input and print its argon2id hash for MEMBERS_FILE.
     HashPassword,
 }
@@ -92,6 +106,9 @@ async fn main() -> ExitCode {
             action: PolicyAction::Explain { username },
         } => commands::explain(&username).await,
         Command::LinkStaff { apply } => commands::link_staff(apply).await,
+        Command::Sync { apply, json, force } => {
+            commands::sync(commands::sync::Options { apply, json, force }).await
+        }
         Command::HashPassword => commands::hash_password_from_stdin(),
     };
     match result {

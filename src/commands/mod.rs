@@ -4,6 +4,7 @@
 pub mod check;
 pub mod link_staff;
 pub mod smoke_test;
+pub mod sync;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -155,6 +156,17 @@ pub async fn link_staff(apply: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `sync`: the plan, and with `--apply` the changes (see [`sync`]).
+pub async fn sync(options: sync::Options) -> anyhow::Result<ExitCode> {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    // The plan goes to standard output; the log and its audit events to standard error.
+    telemetry::init_with_writer(settings.log_format, std::io::stderr);
+    sync::run(&settings, options).await
 }
 
 pub fn hash_password_from_stdin() -> anyhow::Result<ExitCode> {

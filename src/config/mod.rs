@@ -103,8 +103,19 @@ pub struct Settings {
     pub sign_in_method: crate::signin::SignInMethod,
     /// iMIS's SingleLogout page, visited after a normal sign-out.
     pub imis_logout_url: Option<Url>,
+    /// How hard the lifecycle sync may push (`SYNC_*`).
+    pub sync: SyncSettings,
     /// Risky-but-allowed choices, logged loudly at start-up.
     pub warnings: Vec<String>,
+}
+
+/// The lifecycle sync's brake and request budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// A plan downgrading more members than this is not applied without `--force`.
+    pub max_downgrades: usize,
+    /// Zendesk requests a minute the sync may make.
+    pub zendesk_rpm: u32,
 }
 
 #[derive(Clone)]
@@ -224,6 +235,22 @@ impl Validator {
         let sign_in_method = self.sign_in_method(&raw, sso.is_some());
         let imis_logout_url = self.imis_logout_url(&raw);
         let shared = self.shared(&raw);
+        let sync = SyncSettings {
+            max_downgrades: self.number(
+                "SYNC_MAX_DOWNGRADES",
+                raw.sync_max_downgrades.as_deref(),
+                crate::lifecycle::DEFAULT_MAX_DOWNGRADES as u64,
+                0..=1_000_000,
+                "members",
+            ) as usize,
+            zendesk_rpm: self.number(
+                "SYNC_ZENDESK_RPM",
+                raw.sync_zendesk_rpm.as_deref(),
+                u64::from(crate::lifecycle::DEFAULT_ZENDESK_RPM),
+                1..=2_500,
+                "requests a minute",
+            ) as u32,
+        };
 
         match (
             listen_addr,
@@ -266,6 +293,7 @@ impl Validator {
                 sign_in_method,
                 imis_logout_url,
                 shared,
+                sync,
                 warnings: self.warnings,
             }),
             _ => Err(ConfigError {

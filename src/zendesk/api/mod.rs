@@ -27,9 +27,11 @@ use crate::zendesk::sso_config::SsoReading;
 use wire::{OAuthTokenWire, TokenEnvelope, UserEnvelope, UsersPage, users, with_identities};
 
 mod brands;
+mod lifecycle;
 mod wire;
 
 pub use brands::Separation;
+pub use lifecycle::{JobOutcome, ZendeskOrganization, ZendeskProfile};
 
 /// How the bridge reads Zendesk users (the account-safety rules need it).
 #[derive(Debug, Clone)]
@@ -65,6 +67,9 @@ const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 60);
 pub const READ_SCOPES: &str = "users:read security:read";
 /// Scopes asked for by `link-staff --apply`, which writes `external_id`.
 pub const WRITE_SCOPES: &str = "users:read users:write security:read";
+/// Scopes asked for by `sync`: users and organisations written, the SSO configuration read.
+pub const SYNC_SCOPES: &str =
+    "users:read users:write organizations:read organizations:write security:read";
 /// The lifetime asked for client-credentials tokens (`expires_in`, 300 to 172 800 s): OAuth
 /// clients created before 30 Apr 2026 get tokens that never expire unless asked.
 pub const OAUTH_TOKEN_LIFETIME_SECS: u64 = 30 * 60;
@@ -225,6 +230,12 @@ impl ZendeskApi {
     /// tokens are asked for [`WRITE_SCOPES`].
     pub fn for_writes(mut self) -> Self {
         self.scope = WRITE_SCOPES;
+        self
+    }
+
+    /// The client for the lifecycle sync: tokens are asked for [`SYNC_SCOPES`].
+    pub fn for_sync(mut self) -> Self {
+        self.scope = SYNC_SCOPES;
         self
     }
 

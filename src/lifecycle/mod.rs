@@ -1,0 +1,129 @@
+//! The membership lifecycle: keeping what the bridge told Zendesk true over time.
+//!
+//! A reconcile, level-triggered and idempotent (kube-rs's reconciler, Terraform's plan/apply):
+//! for every Zendesk end user linked to a member (external id = iMIS ID), [`desired`] judges the
+//! member now exactly as a sign-in would (`Policy::judge`, the same facts), [`diff`] compares
+//! that with what Zendesk shows, [`plan`] collects the differences, the brake is checked on the
+//! plan, and only then [`apply`] writes exactly that plan — in bulk, within `SYNC_ZENDESK_RPM`,
+//! one audit event per change. Members no longer admitted are downgraded: the policy's tags,
+//! user fields and organisation removed and their Zendesk sessions ended; never suspended,
+//! deleted, or changed in role, e-mail or external id. Agents and admins are never touched.
+
+pub mod apply;
+pub mod desired;
+pub mod diff;
+pub mod pace;
+pub mod plan;
+
+use crate::audit::Audit;
+use crate::policy::{Managed, TagScope};
+use crate::zendesk::api::{ApiError, TokenInfo, ZendeskApi};
+
+pub use apply::Applied;
+pub use plan::{Context, Plan};
+
+/// The most downgrades one run makes without `--force` (`SYNC_MAX_DOWNGRADES`).
+pub const DEFAULT_MAX_DOWNGRADES: usize = 25;
+/// Zendesk requests a minute the sync may make (`SYNC_ZENDESK_RPM`).
+pub const DEFAULT_ZENDESK_RPM: u32 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("Zendesk could not be read or written: {0}")]
+    Zendesk(#[from] ApiError),
+    #[error(
+        "the member system could not be read for iMIS ID {member_id}: {why}. Nothing was written"
+    )]
+    MemberSystem { member_id: String, why: String },
+    #[error(
+        "the Zendesk API credentials lack the scope {0}: give the OAuth client (or token) {0} — the \
+         sync writes users and organisations"
+    )]
+    MissingScope(&'static str),
+    #[error(
+        "POLICY_FILE maps no tags (with a `prefix` or an `allow` list), user fields or organisation: \
+         nothing in Zendesk tells a current member from a lapsed one, so the sync cannot downgrade \
+         anyone. Map a member tag, e.g. [claims.tags] from = [\"member_type\"], prefix = \"imis_\""
+    )]
+    NothingManaged,
+    #[error(
+        "the plan would downgrade {planned} members, more than SYNC_MAX_DOWNGRADES ({max}): nothing \
+         was written. An iMIS outage, an empty query or a broken policy must never read as \
+         \"everyone lapsed\": check the plan, then run once with --force if it is right"
+    )]
+    Braked { planned: usize, max: usize },
+}
+
+/// The sync needs something in Zendesk that marks a member, or it could never downgrade anyone.
+pub fn check_managed(managed: &Managed) -> Result<(), SyncError> {
+    let tags = matches!(managed.tags, TagScope::Listed(_) | TagScope::Prefix(_));
+    match tags || !managed.user_fields.is_empty() || managed.organization {
+        true => Ok(()),
+        false => Err(SyncError::NothingManaged),
+    }
+}
+
+/// The write scopes the token lacks (`write` covers all).
+pub fn missing_scope(info: &TokenInfo, managed: &Managed) -> Option<&'static str> {
+    let has = |scope: &str| info.scopes.iter().any(|s| s.trim() == scope || s.trim() == "write");
+    if !has("users:write") {
+        return Some("users:write");
+    }
+    if managed.organization && !has("organizations:write") {
+        return Some("organizations:write");
+    }
+    None
+}
+
+/// The brake: a plan that downgrades more than `max` members is not applied unless forced.
+pub fn brake(plan: &Plan, max: usize, force: bool) -> Result<(), SyncError> {
+    let planned = plan.downgrades();
+    match planned > max && !force {
+        true => Err(SyncError::Braked { planned, max }),
+        false => Ok(()),
+    }
+}
+
+/// Checks that the credentials may write what the sync writes (OAuth tokens say their scopes;
+/// an API token's rights cannot be read and are found out at the first write).
+pub async fn check_scopes(api: &ZendeskApi, managed: &Managed) -> Result<(), SyncError> {
+    match api.token_info().await? {
+        Some(info) => match missing_scope(&info, managed) {
+            Some(scope) => Err(SyncError::MissingScope(scope)),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
+/// One run: plan, brake, and with `apply` the writes. The audit gets one line for the run.
+pub async fn run(
+    ctx: &Context<'_>,
+    audit: &Audit,
+    apply: bool,
+    max_downgrades: usize,
+    force: bool,
+) -> Result<(Plan, Option<Applied>), SyncError> {
+    let plan = match plan::plan(ctx).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            audit.sync_run("sync_failed", &e.to_string(), "nothing was written");
+            return Err(e);
+        }
+    };
+    if let Err(e) = brake(&plan, max_downgrades, force) {
+        audit.sync_run("sync_braked", &e.to_string(), &plan.summary());
+        return Err(e);
+    }
+    if !apply {
+        audit.sync_run("sync_planned", "dry run", &plan.summary());
+        return Ok((plan, None));
+    }
+    let applied = apply::apply(ctx, &plan, audit).await;
+    audit.sync_run(
+        "sync_applied",
+        if applied.failed.is_empty() { "complete" } else { "some changes failed" },
+        &format!("{} {}", plan.summary(), applied.summary()),
+    );
+    Ok((plan, Some(applied)))
+}
