@@ -191,3 +191,141 @@ fn set_tags(change: &mut UserChange, user: &ZendeskProfile, managed: &Managed, w
         change.tags = Some(new.into_iter().collect());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Orgs;
+    impl Organizations for Orgs {
+        fn id_of(&self, party_id: &str) -> Option<u64> {
+            (party_id == "23087").then_some(700)
+        }
+        fn is_managed(&self, id: u64) -> bool {
+            id == 700
+        }
+    }
+
+    fn managed() -> Managed {
+        Managed {
+            tags: TagScope::Prefix("imis_".into()),
+            user_fields: vec!["member_since".into()],
+            organization: true,
+            phone: true,
+        }
+    }
+
+    fn user(tags: &[&str], fields: Value, org: Option<u64>) -> ZendeskProfile {
+        ZendeskProfile {
+            id: 11,
+            name: "Art Abingdon".into(),
+            email: Some("art@example.org".into()),
+            external_id: Some("20277".into()),
+            role: ZendeskRole::EndUser,
+            suspended: false,
+            phone: Some("+13103884000".into()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            user_fields: serde_json::from_value(fields).expect("fields"),
+            organization_id: org,
+        }
+    }
+
+    fn member(tags: &[&str], since: Option<&str>) -> Desired {
+        Desired::Admitted(Wanted {
+            name: "Art Abingdon".into(),
+            email: "art@example.org".into(),
+            phone: Some("+13103884000".into()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            user_fields: since
+                .map(|s| [("member_since".to_owned(), json!(s))].into())
+                .unwrap_or_default(),
+            organization: Some(("23087".into(), "Versaton".into())),
+        })
+    }
+
+    fn lapsed() -> Desired {
+        Desired::NotAdmitted {
+            reason: "denied by the default".into(),
+        }
+    }
+
+    #[test]
+    fn each_rule_of_the_lifecycle_in_one_table() {
+        let since = json!({"member_since": "2020-01-15"});
+        // (case, observed, desired, expected: (kind, new tags, fields, join, leave, end sessions))
+        type Expect = Option<(Kind, Option<Vec<&'static str>>, Value, Option<&'static str>, Option<u64>, bool)>;
+        let table: Vec<(&str, ZendeskProfile, Desired, Expect)> = vec![
+            (
+                "a current member already as a sign-in would leave them: nothing",
+                user(&["imis_m", "vip"], since.clone(), Some(700)),
+                member(&["imis_m"], Some("2020-01-15")),
+                None,
+            ),
+            (
+                "a lapsed member loses the policy's tags, fields and organisation, keeps `vip`",
+                user(&["imis_m", "vip"], since.clone(), Some(700)),
+                lapsed(),
+                Some((Kind::Downgrade, Some(vec!["vip"]), json!({"member_since": null}), None, Some(700), true)),
+            ),
+            (
+                "a lapsed member already downgraded: nothing, not even their sessions again",
+                user(&["vip"], json!({"member_since": null}), Some(5)),
+                lapsed(),
+                None,
+            ),
+            (
+                "a renewed member gets the member tag back, keeping `vip`, and rejoins",
+                user(&["vip"], json!({}), None),
+                member(&["imis_m"], Some("2020-01-15")),
+                Some((Kind::Update, Some(vec!["imis_m", "vip"]), since.clone(), Some("23087"), None, false)),
+            ),
+            (
+                "a member who changed type swaps only the policy's tag",
+                user(&["imis_m", "vip"], since.clone(), Some(700)),
+                member(&["imis_cm"], Some("2020-01-15")),
+                Some((Kind::Update, Some(vec!["imis_cm", "vip"]), json!({}), None, None, false)),
+            ),
+            (
+                "an organisation the sync does not manage is never left",
+                user(&["imis_m"], json!({}), Some(5)),
+                lapsed(),
+                Some((Kind::Downgrade, Some(vec![]), json!({}), None, None, true)),
+            ),
+        ];
+        for (case, observed, desired, expected) in table {
+            let got = diff(&observed, "20277", &desired, &managed(), &Orgs);
+            let got = got.map(|c| {
+                (
+                    c.kind,
+                    c.tags,
+                    serde_json::to_value(&c.user_fields).expect("json"),
+                    c.join_organization,
+                    c.leave_organization,
+                    c.end_sessions,
+                )
+            });
+            let expected = expected.map(|(k, t, f, j, l, e)| {
+                (
+                    k,
+                    t.map(|t| t.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                    f,
+                    j.map(str::to_owned),
+                    l,
+                    e,
+                )
+            });
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn agents_and_admins_are_never_touched() {
+        let mut agent = user(&["imis_m"], json!({}), None);
+        agent.role = ZendeskRole::Agent;
+        assert!(refuse(&agent).is_some());
+        agent.role = ZendeskRole::Other("light-agent".into());
+        assert!(refuse(&agent).is_some());
+        assert!(refuse(&user(&[], json!({}), None)).is_none());
+    }
+}

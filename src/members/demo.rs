@@ -98,6 +98,7 @@ pub fn demo_members() -> anyhow::Result<Vec<FileMember>> {
                 attributes: Default::default(),
                 groups: Vec::new(),
                 organization: None,
+                organization_id: None,
             })
         })
         .collect()

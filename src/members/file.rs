@@ -61,6 +61,10 @@ pub struct FileMember {
     /// The member's organization (for `[claims.organization] from = "name"`).
     #[serde(default)]
     pub organization: Option<String>,
+    /// The organization's id in the member system (iMIS party id): `from = "party_id"`, and
+    /// the external id of the Zendesk organisation the sync creates.
+    #[serde(default)]
+    pub organization_id: Option<String>,
 }
 
 fn yes() -> bool {
@@ -166,10 +170,12 @@ impl FileDirectory {
                 is_member: m.is_member,
                 paid_through: m.paid_through.clone(),
                 attributes: m.attributes.clone(),
-                organization: m.organization.clone().map(|name| Organization {
-                    name: Some(name),
-                    party_id: None,
-                }),
+                organization: (m.organization.is_some() || m.organization_id.is_some()).then(
+                    || Organization {
+                        name: m.organization.clone(),
+                        party_id: m.organization_id.clone(),
+                    },
+                ),
                 groups: Some(
                     m.groups
                         .iter()

@@ -215,6 +215,32 @@ impl Policy {
         }
     }
 
+    /// The JWT's `tags`: since Zendesk replaces every tag with them, the user's current tags
+    /// that are not the policy's (an agent's `vip`, a trigger's) are sent back with the member's.
+    /// `current`: the user's tags as Zendesk answered the sign-in's look-up (`None`: no user yet).
+    pub fn tags_to_send(
+        &self,
+        wanted: Option<Vec<String>>,
+        current: Option<&[String]>,
+    ) -> Option<Vec<String>> {
+        let managed = self.managed();
+        let (TagScope::Listed(_) | TagScope::Prefix(_) | TagScope::Unknown, Some(current)) =
+            (&managed.tags, current)
+        else {
+            return wanted;
+        };
+        let mut tags: Vec<String> = current
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty() && !managed.owns_tag(t))
+            .chain(wanted.unwrap_or_default())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        // An empty list would remove every tag the user has: send nothing instead.
+        (!tags.is_empty()).then_some(tags)
+    }
+
     /// The phone policy with this file's preferences over the environment's.
     pub fn phone_policy(&self, base: PhonePolicy) -> PhonePolicy {
         let base = match self
@@ -580,6 +606,24 @@ chapter = { attribute = "Chapter", type = "text" }
                 .expect("valid")
                 .needs_groups()
         );
+    }
+
+    #[test]
+    fn a_grace_period_keeps_a_member_current_for_that_many_days_after_paid_through() {
+        let policy = Policy::parse(
+            "[access]\ndefault = \"deny\"\ngrace_days = 30\n[[access.rule]]\nname = \"current\"\neffect = \"allow\"\npaid_through = \"current\"\n",
+        )
+        .expect("valid");
+        let paid = |days: u32| profile("A", &[("PaidThrough", &crate::clock::days_ago(days))], &[]);
+        assert_eq!(outcome(&policy, paid(0)), Ok(()));
+        assert_eq!(outcome(&policy, paid(30)), Ok(()), "the last day of grace");
+        assert_eq!(outcome(&policy, paid(31)), Err("the default".into()));
+        let strict = Policy::parse(
+            "[access]\ndefault = \"deny\"\n[[access.rule]]\nname = \"current\"\neffect = \"allow\"\npaid_through = \"current\"\n",
+        )
+        .expect("valid");
+        assert_eq!(outcome(&strict, paid(1)), Err("the default".into()));
+        assert!(strict.needs_paid_through() && !Policy::default().needs_paid_through());
     }
 
     #[test]

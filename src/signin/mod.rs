@@ -190,6 +190,12 @@ async fn admit_and_check(attempt: &Attempt<'_>, identity: Identity) -> Result<Gr
     };
     let allowed = attempt.state.safety.check(&session.member).await;
     let allowed = note_allowed(attempt, &session.member, allowed)?;
+    let mut session = session;
+    let policy = &attempt.state.policy;
+    session.member.claims.tags = policy.tags_to_send(
+        session.member.claims.tags.take(),
+        allowed.zendesk_tags.as_deref(),
+    );
     first_link(attempt, &session, allowed.unlinked_end_user, verified).await?;
     grant(attempt, session, true)
 }

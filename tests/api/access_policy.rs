@@ -88,6 +88,24 @@ async fn an_allowed_member_carries_the_mapped_claims() {
 }
 
 #[tokio::test]
+async fn tags_an_agent_set_survive_the_members_sign_in_while_the_policys_own_are_replaced() {
+    let app = app_with_policy().await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    // Zendesk replaces every tag with the JWT's: the bridge sends the agent's back.
+    app.given_zendesk_user(json!({"id": 4242, "name": "Art Abingdon", "email": member.email,
+        "external_id": member.id, "role": "end-user", "tags": ["imis_nm", "vip", "renewal_call"]}))
+        .await;
+    let page = app.sign_in(&member, "").await.text().await.expect("body");
+    let claims = decode_claims(&delivery(&page).jwt);
+    assert_eq!(
+        claims["tags"],
+        json!(["imis_m", "renewal_call", "vip"]),
+        "the member type changed (imis_nm → imis_m); the agent's tags are kept"
+    );
+}
+
+#[tokio::test]
 async fn groups_are_looked_up_at_sign_in_and_kept_for_the_session() {
     let app = app_with_policy().await;
     let member = Member::active();

@@ -89,6 +89,8 @@ pub struct ZendeskUser {
     pub external_id: Option<String>,
     pub role: ZendeskRole,
     pub suspended: bool,
+    /// The user's tags as Zendesk answered (agents' and triggers' among them).
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,8 @@ pub(super) struct UserWire {
     pub(super) role: Option<String>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(super) suspended: Option<bool>,
+    #[serde(default)]
+    pub(super) tags: Option<Vec<String>>,
 }
 
 impl From<UserWire> for ZendeskUser {
@@ -48,6 +50,7 @@ impl From<UserWire> for ZendeskUser {
             external_id: w.external_id,
             role: ZendeskRole::parse(w.role.as_deref()),
             suspended: w.suspended.unwrap_or(false),
+            tags: w.tags.unwrap_or_default(),
         }
     }
 }

@@ -457,6 +457,7 @@ impl SafetyGuard {
                 email_changed: false,
                 degraded: true,
                 zendesk_user_id: None,
+                zendesk_tags: None,
                 shared_email_conflict: false,
                 unlinked_end_user: None,
             });

@@ -61,6 +61,8 @@ pub struct Allowed {
     pub degraded: bool,
     /// The Zendesk user who will be signed in, if one exists yet.
     pub zendesk_user_id: Option<u64>,
+    /// That user's tags now (the JWT's `tags` replaces them all: the agents' are kept).
+    pub zendesk_tags: Option<Vec<String>>,
     /// Another member record shares this primary e-mail; this member was let in because
     /// Zendesk already links them to it (audited as a conflict).
     pub shared_email_conflict: bool,
@@ -109,6 +111,7 @@ pub fn decide(
         email_changed: linked.is_some_and(|l| !l.has_email(&member.email)),
         degraded: false,
         zendesk_user_id: target.map(|u| u.id),
+        zendesk_tags: target.map(|u| u.tags.clone()),
         shared_email_conflict: member.email_sharing == Sharing::Shared,
         unlinked_end_user: target
             .filter(|u| linked.is_none() && u.external_id.is_none() && !u.role.is_staff())
@@ -141,6 +144,7 @@ mod tests {
             external_id: external_id.map(str::to_owned),
             role,
             suspended: false,
+            tags: Vec::new(),
         }
     }
 
