@@ -90,7 +90,9 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
         print!("{}", plan.to_text());
         match &applied {
             None if plan.is_empty() => println!("Nothing to change."),
-            None => println!("Dry run: nothing was written. Run with --apply to make these changes."),
+            None => {
+                println!("Dry run: nothing was written. Run with --apply to make these changes.")
+            }
             Some(applied) => {
                 println!("{}", applied.summary());
                 for (what, why) in &applied.failed {

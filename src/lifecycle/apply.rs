@@ -45,7 +45,10 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, audit: &Audit) -> Applied {
     for org in &plan.organizations {
         match ctx
             .pace
-            .request(|| ctx.api.create_or_update_organization(&org.external_id, &org.name))
+            .request(|| {
+                ctx.api
+                    .create_or_update_organization(&org.external_id, &org.name)
+            })
             .await
         {
             Ok(created) => {
@@ -57,9 +60,10 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, audit: &Audit) -> Applied {
                 org_ids.insert(org.external_id.clone(), created.id);
                 applied.organizations += 1;
             }
-            Err(e) => applied
-                .failed
-                .push((format!("organisation iMIS {}", org.external_id), e.to_string())),
+            Err(e) => applied.failed.push((
+                format!("organisation iMIS {}", org.external_id),
+                e.to_string(),
+            )),
         }
     }
     if let Err(e) = resolve_orgs(ctx, plan, &mut org_ids).await {
@@ -126,7 +130,11 @@ fn body(change: &UserChange, org_ids: &HashMap<String, u64>) -> Option<Value> {
     if !change.user_fields.is_empty() {
         user.insert("user_fields".into(), json!(change.user_fields));
     }
-    if let Some(org) = change.join_organization.as_ref().and_then(|o| org_ids.get(o)) {
+    if let Some(org) = change
+        .join_organization
+        .as_ref()
+        .and_then(|o| org_ids.get(o))
+    {
         user.insert("organization_id".into(), json!(org));
     }
     if user.is_empty() {
@@ -204,7 +212,13 @@ fn record(audit: &Audit, applied: &mut Applied, change: &UserChange, result: Res
                     "member_downgraded"
                 }
             };
-            audit.member_synced(event, &change.member_id, change.user_id, &change.reason, &what);
+            audit.member_synced(
+                event,
+                &change.member_id,
+                change.user_id,
+                &change.reason,
+                &what,
+            );
         }
         Err(why) => {
             audit.member_synced(

@@ -13,7 +13,9 @@ use crate::policy::{Policy, PolicyRefusal};
 pub enum Desired {
     Admitted(Wanted),
     /// `reason`: `not_in_member_system`, `inactive`, `no_primary_email`, or `denied: rule "…"`.
-    NotAdmitted { reason: String },
+    NotAdmitted {
+        reason: String,
+    },
 }
 
 /// What a sign-in would send for an admitted member.
@@ -37,7 +39,10 @@ pub fn desired(policy: &Policy, profile: Option<MemberProfile>) -> Desired {
     };
     let organization = profile.facts.organization.clone().and_then(|org| {
         let id = org.party_id.filter(|id| !id.trim().is_empty())?;
-        let name = org.name.filter(|n| !n.trim().is_empty()).unwrap_or(id.clone());
+        let name = org
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(id.clone());
         Some((id.trim().to_owned(), name.trim().to_owned()))
     });
     match policy.judge(profile).outcome {

@@ -254,7 +254,14 @@ mod tests {
     fn each_rule_of_the_lifecycle_in_one_table() {
         let since = json!({"member_since": "2020-01-15"});
         // (case, observed, desired, expected: (kind, new tags, fields, join, leave, end sessions))
-        type Expect = Option<(Kind, Option<Vec<&'static str>>, Value, Option<&'static str>, Option<u64>, bool)>;
+        type Expect = Option<(
+            Kind,
+            Option<Vec<&'static str>>,
+            Value,
+            Option<&'static str>,
+            Option<u64>,
+            bool,
+        )>;
         let table: Vec<(&str, ZendeskProfile, Desired, Expect)> = vec![
             (
                 "a current member already as a sign-in would leave them: nothing",
@@ -266,7 +273,14 @@ mod tests {
                 "a lapsed member loses the policy's tags, fields and organisation, keeps `vip`",
                 user(&["imis_m", "vip"], since.clone(), Some(700)),
                 lapsed(),
-                Some((Kind::Downgrade, Some(vec!["vip"]), json!({"member_since": null}), None, Some(700), true)),
+                Some((
+                    Kind::Downgrade,
+                    Some(vec!["vip"]),
+                    json!({"member_since": null}),
+                    None,
+                    Some(700),
+                    true,
+                )),
             ),
             (
                 "a lapsed member already downgraded: nothing, not even their sessions again",
@@ -278,13 +292,27 @@ mod tests {
                 "a renewed member gets the member tag back, keeping `vip`, and rejoins",
                 user(&["vip"], json!({}), None),
                 member(&["imis_m"], Some("2020-01-15")),
-                Some((Kind::Update, Some(vec!["imis_m", "vip"]), since.clone(), Some("23087"), None, false)),
+                Some((
+                    Kind::Update,
+                    Some(vec!["imis_m", "vip"]),
+                    since.clone(),
+                    Some("23087"),
+                    None,
+                    false,
+                )),
             ),
             (
                 "a member who changed type swaps only the policy's tag",
                 user(&["imis_m", "vip"], since.clone(), Some(700)),
                 member(&["imis_cm"], Some("2020-01-15")),
-                Some((Kind::Update, Some(vec!["imis_cm", "vip"]), json!({}), None, None, false)),
+                Some((
+                    Kind::Update,
+                    Some(vec!["imis_cm", "vip"]),
+                    json!({}),
+                    None,
+                    None,
+                    false,
+                )),
             ),
             (
                 "an organisation the sync does not manage is never left",

@@ -65,7 +65,11 @@ pub fn check_managed(managed: &Managed) -> Result<(), SyncError> {
 
 /// The write scopes the token lacks (`write` covers all).
 pub fn missing_scope(info: &TokenInfo, managed: &Managed) -> Option<&'static str> {
-    let has = |scope: &str| info.scopes.iter().any(|s| s.trim() == scope || s.trim() == "write");
+    let has = |scope: &str| {
+        info.scopes
+            .iter()
+            .any(|s| s.trim() == scope || s.trim() == "write")
+    };
     if !has("users:write") {
         return Some("users:write");
     }
@@ -122,7 +126,11 @@ pub async fn run(
     let applied = apply::apply(ctx, &plan, audit).await;
     audit.sync_run(
         "sync_applied",
-        if applied.failed.is_empty() { "complete" } else { "some changes failed" },
+        if applied.failed.is_empty() {
+            "complete"
+        } else {
+            "some changes failed"
+        },
         &format!("{} {}", plan.summary(), applied.summary()),
     );
     Ok((plan, Some(applied)))

@@ -52,7 +52,10 @@ impl Pace {
             match call().await {
                 Err(ApiError::RateLimited(wait)) if limited < MAX_RATE_LIMITED => {
                     limited += 1;
-                    tracing::warn!(wait_secs = wait.as_secs(), "Zendesk rate limit reached; the sync waits");
+                    tracing::warn!(
+                        wait_secs = wait.as_secs(),
+                        "Zendesk rate limit reached; the sync waits"
+                    );
                     tokio::time::sleep(wait.min(MAX_WAIT)).await;
                 }
                 other => return other,

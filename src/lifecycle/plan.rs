@@ -51,7 +51,10 @@ pub struct Skipped {
 
 impl Plan {
     pub fn downgrades(&self) -> usize {
-        self.users.iter().filter(|c| c.kind == Kind::Downgrade).count()
+        self.users
+            .iter()
+            .filter(|c| c.kind == Kind::Downgrade)
+            .count()
     }
 
     pub fn updates(&self) -> usize {
@@ -177,7 +180,11 @@ pub async fn plan(ctx: &Context<'_>) -> Result<Plan, SyncError> {
             .await?;
         let linked: Vec<ZendeskProfile> = users
             .into_iter()
-            .filter(|u| u.external_id.as_deref().is_some_and(|e| !e.trim().is_empty()))
+            .filter(|u| {
+                u.external_id
+                    .as_deref()
+                    .is_some_and(|e| !e.trim().is_empty())
+            })
             .collect();
         plan.linked += linked.len();
         let judged = judge(ctx, &linked).await?;
@@ -291,11 +298,17 @@ async fn index_orgs(
     ids.sort_unstable();
     ids.dedup();
     if !ids.is_empty() {
-        let found = ctx.pace.request(|| ctx.api.organizations_by_ids(&ids)).await?;
+        let found = ctx
+            .pace
+            .request(|| ctx.api.organizations_by_ids(&ids))
+            .await?;
         for id in ids {
-            let managed = found
-                .iter()
-                .any(|o| o.id == id && o.external_id.as_deref().is_some_and(|e| !e.trim().is_empty()));
+            let managed = found.iter().any(|o| {
+                o.id == id
+                    && o.external_id
+                        .as_deref()
+                        .is_some_and(|e| !e.trim().is_empty())
+            });
             orgs.managed.insert(id, managed);
         }
     }

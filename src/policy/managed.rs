@@ -66,6 +66,9 @@ mod tests {
             tags: TagScope::Unknown,
             ..Managed::default()
         };
-        assert!(!unknown.owns_tag("m"), "nothing is removed when ownership is unknown");
+        assert!(
+            !unknown.owns_tag("m"),
+            "nothing is removed when ownership is unknown"
+        );
     }
 }

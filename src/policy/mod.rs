@@ -56,13 +56,13 @@ pub use explain::Explanation;
 pub use managed::{Managed, TagScope};
 pub use rules::{Effect, Rule};
 
+#[cfg(test)]
+use crate::clock::today;
 use crate::members::phone::PhonePolicy;
 use crate::members::{Member, MemberProfile, MemberStatus, Refusal};
 use claims::Mapping;
 use file::{PolicyFile, TagSource};
 use rules::{Access, days_ago, decide};
-#[cfg(test)]
-use crate::clock::today;
 
 /// The access rules and the claim mapping, validated at start-up.
 #[derive(Debug, Clone, Default)]

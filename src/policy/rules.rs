@@ -64,7 +64,13 @@ pub fn decide(access: &Access, facts: &MemberFacts, paid_from: &str) -> Decision
     let verdicts: Vec<_> = access
         .rules
         .iter()
-        .map(|rule| (rule.name.clone(), rule.effect, matches(rule, facts, paid_from)))
+        .map(|rule| {
+            (
+                rule.name.clone(),
+                rule.effect,
+                matches(rule, facts, paid_from),
+            )
+        })
         .collect();
     let (effect, decided_by) = verdicts
         .iter()

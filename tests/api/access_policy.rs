@@ -93,9 +93,11 @@ async fn tags_an_agent_set_survive_the_members_sign_in_while_the_policys_own_are
     let member = Member::active();
     app.given_member(&member).await;
     // Zendesk replaces every tag with the JWT's: the bridge sends the agent's back.
-    app.given_zendesk_user(json!({"id": 4242, "name": "Art Abingdon", "email": member.email,
-        "external_id": member.id, "role": "end-user", "tags": ["imis_nm", "vip", "renewal_call"]}))
-        .await;
+    app.given_zendesk_user(
+        json!({"id": 4242, "name": "Art Abingdon", "email": member.email,
+        "external_id": member.id, "role": "end-user", "tags": ["imis_nm", "vip", "renewal_call"]}),
+    )
+    .await;
     let page = app.sign_in(&member, "").await.text().await.expect("body");
     let claims = decode_claims(&delivery(&page).jwt);
     assert_eq!(
@@ -288,4 +290,54 @@ async fn policy_explain_shows_the_data_and_the_deciding_rule() {
     ] {
         assert!(text.contains(expected), "`{expected}` missing:\n{text}");
     }
+}
+
+const CURRENT_MEMBERS_ONLY: &str = r#"
+[access]
+default = "deny"
+
+[[access.rule]]
+name = "current members"
+effect = "allow"
+paid_through = "current"
+"#;
+
+/// iMIS keeps Paid Through on the contact (`/api/CsContact/{id}`), never on the Party.
+async fn given_paid_through(app: &TestApp, member: &Member, date: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/CsContact/{}", member.id)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "$type": "Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts",
+            "EntityTypeName": "CsContact", "PrimaryParentIdentity": {"IdentityElements": {"$values": [member.id]}},
+            "Properties": {"$values": [
+                {"Name": "MemberType", "Value": "M"},
+                {"Name": "PaidThrough", "Value": {"$type": "System.DateTime", "$value": format!("{date}T00:00:00")}}]}})))
+        .mount(&app.imis)
+        .await;
+}
+
+#[tokio::test]
+async fn a_paying_member_is_admitted_by_the_paid_through_date_on_their_contact() {
+    let policy = policy_file(CURRENT_MEMBERS_ONLY);
+    let app = spawn_app_with(&[("POLICY_FILE", path_str(&policy))]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_paid_through(&app, &member, "2999-12-31").await;
+    assert_eq!(app.sign_in(&member, "").await.status(), 200);
+    assert_eq!(
+        app.imis_calls_to(&format!("/api/CsContact/{}", member.id))
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_member_whose_paid_through_date_has_passed_is_refused_though_their_status_is_active() {
+    let policy = policy_file(CURRENT_MEMBERS_ONLY);
+    let app = spawn_app_with(&[("POLICY_FILE", path_str(&policy))]).await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    given_paid_through(&app, &member, "2020-06-30").await;
+    let response = app.sign_in(&member, "").await;
+    assert_eq!(response.status(), 403);
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: the bridge is started on a free port against wiremock stand-ins for iMIS and
 //! Zendesk, and driven over HTTP as a browser would. One file per capability.
 
+mod fake_zendesk;
 mod helpers;
 mod redis_server;
 mod smtp_sink;
@@ -22,6 +23,7 @@ mod logout;
 mod member_pages;
 mod member_site_sso;
 mod member_system_errors;
+mod membership_lifecycle;
 mod process;
 mod properties;
 mod request_limits;

@@ -53,7 +53,8 @@ impl ImisDirectory {
         id: &str,
         token: &SecretString,
     ) -> Result<Option<MemberProfile>, LookupError> {
-        let party = self.get_json::<PersonData>("party", self.endpoint(&["api", "Party", id]), token);
+        let party =
+            self.get_json::<PersonData>("party", self.endpoint(&["api", "Party", id]), token);
         let groups = async {
             match self.fetch_groups {
                 true => self.groups(id, token).await.map(Some),
@@ -68,7 +69,9 @@ impl ImisDirectory {
         };
         let groups = groups?;
         if person.imis_id().is_some_and(|found| found != id) {
-            return Err(anyhow::anyhow!("iMIS /api/Party/{{id}} answered with another party").into());
+            return Err(
+                anyhow::anyhow!("iMIS /api/Party/{{id}} answered with another party").into(),
+            );
         }
         let Some(mut profile) = person.into_profile(&self.phone) else {
             return Err(anyhow::anyhow!("iMIS party record has no PartyId").into());

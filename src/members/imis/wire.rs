@@ -199,7 +199,11 @@ impl ContactData {
         self.properties
             .0
             .iter()
-            .find(|p| p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
             .and_then(|p| p.value.as_deref())
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -479,9 +483,10 @@ mod tests {
             let contact: ContactData = serde_json::from_str(body).expect("parses");
             assert_eq!(contact.property("PaidThrough"), Some("2026-12-31T00:00:00"));
         }
-        let empty: ContactData =
-            serde_json::from_str(r#"{"Properties":{"$values":[{"Name":"PaidThrough","Value":""}]}}"#)
-                .expect("parses");
+        let empty: ContactData = serde_json::from_str(
+            r#"{"Properties":{"$values":[{"Name":"PaidThrough","Value":""}]}}"#,
+        )
+        .expect("parses");
         assert_eq!(empty.property("PaidThrough"), None);
     }
 

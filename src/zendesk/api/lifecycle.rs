@@ -173,7 +173,10 @@ impl ZendeskApi {
             .and_then(|l| l.next.clone())
             .or(page.next_page.clone());
         let next = self.follow(next)?;
-        Ok((page.users.into_iter().map(ZendeskProfile::from).collect(), next))
+        Ok((
+            page.users.into_iter().map(ZendeskProfile::from).collect(),
+            next,
+        ))
     }
 
     /// `PUT /api/v2/users/update_many` with each user's own changes (at most 100): the job's id.
@@ -229,9 +232,7 @@ impl ZendeskApi {
 
     /// `DELETE /api/v2/users/{user_id}/organizations/{organization_id}`: the user leaves it.
     pub async fn leave_organization(&self, user_id: u64, org_id: u64) -> Result<(), ApiError> {
-        let url = self.endpoint(&format!(
-            "/api/v2/users/{user_id}/organizations/{org_id}"
-        ));
+        let url = self.endpoint(&format!("/api/v2/users/{user_id}/organizations/{org_id}"));
         match self
             .call("users_leave_organization", Method::DELETE, url, None)
             .await
@@ -269,7 +270,11 @@ impl ZendeskApi {
             let mut url = self.endpoint("/api/v2/organizations/show_many");
             url.query_pairs_mut().append_pair(key, &chunk.join(","));
             let page: OrganizationsPage = self.get("organizations_show_many", url).await?;
-            found.extend(page.organizations.into_iter().map(ZendeskOrganization::from));
+            found.extend(
+                page.organizations
+                    .into_iter()
+                    .map(ZendeskOrganization::from),
+            );
         }
         Ok(found)
     }
@@ -283,7 +288,12 @@ impl ZendeskApi {
         let url = self.endpoint("/api/v2/organizations/create_or_update");
         let body = json!({"organization": {"external_id": external_id, "name": name}});
         let response = self
-            .call("organizations_create_or_update", Method::POST, url, Some(&body))
+            .call(
+                "organizations_create_or_update",
+                Method::POST,
+                url,
+                Some(&body),
+            )
             .await?;
         let envelope: OrganizationEnvelope =
             read_json(response, "organizations_create_or_update").await?;
