@@ -135,6 +135,7 @@ def check_common(m):
 
 
 def check_minimal(m):
+    expect(not any(k.startswith("CronJob/") for k in m), "no sync unless asked for")
     annotations = m[f"Deployment/{FULLNAME}"]["spec"]["template"]["metadata"]["annotations"]
     expect({"checksum/config", "checksum/secret"} <= set(annotations), "pods roll on config change")
     expect(m[f"Deployment/{FULLNAME}"]["spec"]["replicas"] == 2, "replicas")
@@ -160,6 +161,17 @@ def check_external_redis(m):
 
 def check_existing_secret(m):
     expect(f"Secret/{FULLNAME}" not in m, "no Secret rendered with existingSecret")
+    cron = m[f"CronJob/{FULLNAME}-sync"]["spec"]
+    expect(cron["schedule"] == "5 * * * *" and cron["concurrencyPolicy"] == "Forbid", "the sync, one run at a time")
+    job = cron["jobTemplate"]["spec"]["template"]
+    sync = job["spec"]["containers"][0]
+    expect(sync["args"] == ["sync", "--apply"], f"the sync applies, got {sync['args']}")
+    expect(sync["env"] == [e for e in container(m)["env"] if e["name"] not in ("LISTEN_ADDR", "METRICS_ADDR", "DEPLOYMENT_REPLICAS")], f"the sync reads the bridge's Secret: {sync['env']}")
+    expect(sync["envFrom"] == container(m)["envFrom"], "the sync reads the bridge's ConfigMap")
+    expect(sync["securityContext"]["readOnlyRootFilesystem"], "the sync container is hardened")
+    selector = m[f"Service/{FULLNAME}"]["spec"]["selector"]
+    labels = job["metadata"]["labels"]
+    expect(any(labels.get(k) != v for k, v in selector.items()), "the Service must not select the sync's pods")
     expect(f"PodDisruptionBudget/{FULLNAME}" not in m, "no PDB with one replica")
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container(m)["env"] if "valueFrom" in e}
     expect(refs == {"zendesk-sso-bridge-credentials"}, f"secretKeyRef to the existing Secret, got {refs}")

@@ -263,8 +263,9 @@ impl Policy {
         let mut w = Vec::new();
         if self.mapping.tags.is_some() {
             w.push(
-                "POLICY_FILE maps tags: Zendesk REPLACES all of a user's tags with the ones sent at sign-in \
-                 (tags added by agents or triggers are lost)"
+                "POLICY_FILE maps tags: Zendesk REPLACES all of a user's tags with the JWT's, so the bridge \
+                 sends the user's other tags back as its look-up at sign-in shows them (a tag an agent \
+                 added in the last few minutes may still be lost)"
                     .to_owned(),
             );
         }

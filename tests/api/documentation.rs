@@ -104,3 +104,34 @@ fn the_chart_offers_every_setting_in_the_same_words() {
         assert_eq!(doc, &example[name], "{name} is described differently");
     }
 }
+
+#[test]
+fn the_readmes_three_line_policy_admits_current_members_only() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("To admit current members only")
+        .expect("the README shows the policy for current members");
+    let block = readme[start..]
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    assert_eq!(block.lines().count(), 3, "{block}");
+    let policy = zendesk_sso_bridge::policy::Policy::parse(block).expect("the README's policy parses");
+    assert!(policy.needs_paid_through());
+    let member = |paid: &str| zendesk_sso_bridge::members::MemberProfile {
+        id: "1".into(),
+        name: "Ann".into(),
+        email: Some("ann@example.org".into()),
+        phone: None,
+        status: zendesk_sso_bridge::members::MemberStatus::Active,
+        email_sharing: Default::default(),
+        facts: zendesk_sso_bridge::members::MemberFacts {
+            status_code: "A".into(),
+            paid_through: Some(paid.into()),
+            ..Default::default()
+        },
+    };
+    assert!(policy.admit(member("2999-12-31"), None).is_ok());
+    assert!(policy.admit(member("2001-01-31"), None).is_err(), "lapsed, status A: refused");
+}

@@ -60,6 +60,49 @@ app.kubernetes.io/component: test
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* Where the settings come from (the bridge's and the sync's containers): the ConfigMap and
+`envFrom`. */}}
+{{- define "bridge.envFrom" -}}
+- configMapRef:
+    name: {{ include "bridge.fullname" . }}
+{{- with .Values.envFrom }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The secrets by secretKeyRef, Redis, and `extraEnv` (the bridge's and the sync's containers). */}}
+{{- define "bridge.settingsEnv" -}}
+{{- with .Values.externalRedis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.externalRedis.existingSecretKey }}
+{{- end }}
+{{- range $name, $value := .Values.secretEnv }}
+{{- if and (or $.Values.existingSecret $value) (not (and (eq $name "REDIS_URL") $.Values.externalRedis.existingSecret)) }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "bridge.secretName" $ }}
+      key: {{ $name }}
+      optional: {{ not (has $name (list "SESSION_KEY" "ZENDESK_JWT_SECRET")) }}
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The sync's pods: never the app's selector labels (the Service must not send members to them). */}}
+{{- define "bridge.syncLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "bridge.name" . }}-sync
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: sync
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{/* The in-cluster base URL of the Service. */}}
 {{- define "bridge.serviceUrl" -}}
 {{- printf "http://%s.%s.svc:%v" (include "bridge.fullname" .) .Release.Namespace .Values.service.port }}
