@@ -278,6 +278,7 @@ impl Report {
                 ),
             );
         }
+        self.push_sync_scopes(settings, &info);
         if let (ZendeskApiAuth::OAuthToken(_), Some(at)) =
             (&settings.zendesk_api.auth, &info.expires_at)
         {
@@ -288,6 +289,37 @@ impl Report {
                     "ZENDESK_API_OAUTH_TOKEN expires at {at}; the bridge stops being ready then"
                 ),
             );
+        }
+    }
+
+    /// Whether the lifecycle sync (and the downgrade at once on denial) may write to Zendesk.
+    fn push_sync_scopes(&mut self, settings: &Settings, info: &crate::zendesk::api::TokenInfo) {
+        let managed = settings.policy.managed();
+        if let Err(e) = crate::lifecycle::check_managed(&managed) {
+            let why = e.to_string();
+            let why = why.split(':').next().unwrap_or_default();
+            return self.push(
+                "lifecycle sync",
+                Status::Warning,
+                format!("not available: {why}"),
+            );
+        }
+        match (&settings.zendesk_api.auth, crate::lifecycle::missing_scope(info, &managed)) {
+            (ZendeskApiAuth::ClientCredentials { .. }, _) => self.push(
+                "lifecycle sync",
+                Status::Ok,
+                "the OAuth client is asked for the write scopes when the sync starts",
+            ),
+            (_, None) => self.push(
+                "lifecycle sync",
+                Status::Ok,
+                "the token may write users and organisations (sync, downgrade at once on denial)",
+            ),
+            (_, Some(scope)) => self.push(
+                "lifecycle sync",
+                Status::Warning,
+                format!("the token lacks {scope}: `sync` refuses to start and members refused at sign-in are not downgraded at once"),
+            ),
         }
     }
 

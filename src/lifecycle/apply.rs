@@ -116,7 +116,7 @@ async fn resolve_orgs(
 }
 
 /// The user's own body for `update_many`, `None` when only other endpoints change.
-fn body(change: &UserChange, org_ids: &HashMap<String, u64>) -> Option<Value> {
+pub(super) fn body(change: &UserChange, org_ids: &HashMap<String, u64>) -> Option<Value> {
     let mut user = Map::new();
     if let Some(name) = &change.name {
         user.insert("name".into(), json!(name));

@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod desired;
 pub mod diff;
+pub mod on_denial;
 pub mod pace;
 pub mod plan;
 
@@ -20,6 +21,7 @@ use crate::policy::{Managed, TagScope};
 use crate::zendesk::api::{ApiError, TokenInfo, ZendeskApi};
 
 pub use apply::Applied;
+pub use on_denial::OnDenial;
 pub use plan::{Context, Plan};
 
 /// The most downgrades one run makes without `--force` (`SYNC_MAX_DOWNGRADES`).

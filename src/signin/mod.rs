@@ -41,6 +41,8 @@ pub struct Pipeline {
     pub unlinked_end_users: UnlinkedEndUsers,
     /// Codes sent and awaited for `UnlinkedEndUsers::Verify`.
     pub verifications: Verifications,
+    /// Downgrades a refused member's Zendesk user at once (when the policy marks members).
+    pub on_denial: Option<Arc<crate::lifecycle::OnDenial>>,
 }
 
 /// A signed-in member, kept in a sealed cookie between sign-ins.
@@ -228,11 +230,21 @@ fn admit(attempt: &Attempt<'_>, profile: MemberProfile) -> Result<Member, Failur
         .state
         .policy
         .admit(profile, attempt.locale_id)
-        .map_err(|refusal| match refusal {
-            PolicyRefusal::Base(refusal) => Failure::Refused(refusal),
-            PolicyRefusal::Denied { rule, message } => {
-                tracing::info!(target: "audit", event = "policy_decision", member_id = %member_id, rule = %rule, request_id = %attempt.request_id, "denied by the access policy");
-                Failure::PolicyDenied { message }
+        .map_err(|refusal| {
+            let reason = match &refusal {
+                PolicyRefusal::Base(refusal) => refusal.reason().to_owned(),
+                PolicyRefusal::Denied { rule, .. } => format!("denied by {rule}"),
+            };
+            // A member Zendesk still treats as one loses that now, not at the next sweep.
+            if let Some(on_denial) = &attempt.state.on_denial {
+                on_denial.member_denied(&member_id, &reason);
+            }
+            match refusal {
+                PolicyRefusal::Base(refusal) => Failure::Refused(refusal),
+                PolicyRefusal::Denied { rule, message } => {
+                    tracing::info!(target: "audit", event = "policy_decision", member_id = %member_id, rule = %rule, request_id = %attempt.request_id, "denied by the access policy");
+                    Failure::PolicyDenied { message }
+                }
             }
         })
 }

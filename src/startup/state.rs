@@ -88,6 +88,20 @@ pub async fn build(
         metrics.clone(),
     )?;
     directory.share_tokens(shared.clone());
+    // Not in the demo: its simulated Zendesk is reached through the safety guard's client.
+    let on_denial = match simulator.is_some() {
+        true => None,
+        false => crate::lifecycle::OnDenial::new(
+            ZendeskApi::new(
+                &settings.zendesk.url,
+                &settings.zendesk_api,
+                metrics.clone(),
+                settings.breaker,
+            )?,
+            settings.policy.clone(),
+            Audit::new(metrics.clone()),
+        ),
+    };
     let state = AppState {
         signin: Pipeline {
             directory,
@@ -99,6 +113,7 @@ pub async fn build(
             session_recheck: settings.session.recheck,
             unlinked_end_users: settings.unlinked_end_users,
             verifications: Verifications::new(shared.clone()),
+            on_denial,
         },
         mailer,
         sign_in_method: settings.sign_in_method,

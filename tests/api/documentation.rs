@@ -117,7 +117,8 @@ fn the_readmes_three_line_policy_admits_current_members_only() {
         .and_then(|b| b.split("```").next())
         .expect("a toml block");
     assert_eq!(block.lines().count(), 3, "{block}");
-    let policy = zendesk_sso_bridge::policy::Policy::parse(block).expect("the README's policy parses");
+    let policy =
+        zendesk_sso_bridge::policy::Policy::parse(block).expect("the README's policy parses");
     assert!(policy.needs_paid_through());
     let member = |paid: &str| zendesk_sso_bridge::members::MemberProfile {
         id: "1".into(),
@@ -133,5 +134,8 @@ fn the_readmes_three_line_policy_admits_current_members_only() {
         },
     };
     assert!(policy.admit(member("2999-12-31"), None).is_ok());
-    assert!(policy.admit(member("2001-01-31"), None).is_err(), "lapsed, status A: refused");
+    assert!(
+        policy.admit(member("2001-01-31"), None).is_err(),
+        "lapsed, status A: refused"
+    );
 }

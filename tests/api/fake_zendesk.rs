@@ -91,6 +91,25 @@ impl FakeZendesk {
         self.on("GET", "^/api/v2/users$", move |r| list_users(&s, &base, r))
             .await;
         let s = self.state.clone();
+        self.on("GET", "^/api/v2/users/search$", move |r| {
+            search_users(&s, r)
+        })
+        .await;
+        let s = self.state.clone();
+        self.on("PUT", r"^/api/v2/users/\d+$", move |r| {
+            let id = segment(r, 4);
+            let change = serde_json::from_slice::<Value>(&r.body).unwrap_or_default();
+            let mut state = lock(&s);
+            match state.users.get_mut(&id) {
+                Some(user) => {
+                    merge(user, &change["user"]);
+                    ResponseTemplate::new(200).set_body_json(json!({"user": user}))
+                }
+                None => ResponseTemplate::new(404),
+            }
+        })
+        .await;
+        let s = self.state.clone();
         self.on("PUT", "^/api/v2/users/update_many$", move |r| {
             update_many(&s, r)
         })
@@ -244,17 +263,7 @@ fn update_many(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {
             results.push(json!({"id": id, "error": "UserNotFound", "details": "no such user"}));
             continue;
         };
-        for (key, value) in change.as_object().into_iter().flatten() {
-            match key.as_str() {
-                "id" => {}
-                "user_fields" => {
-                    for (field, v) in value.as_object().into_iter().flatten() {
-                        user["user_fields"][field] = v.clone();
-                    }
-                }
-                _ => user[key] = value.clone(),
-            }
-        }
+        merge(user, &change);
         results.push(json!({"id": id, "action": "update", "status": "Updated", "success": true}));
     }
     state.next_id += 1;
@@ -262,6 +271,45 @@ fn update_many(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {
     state.jobs.insert(job.clone(), (0, json!(results)));
     ResponseTemplate::new(200)
         .set_body_json(json!({"job_status": {"id": job, "status": "queued", "results": null}}))
+}
+
+/// A user's changes as Zendesk applies them: `tags` replace, `user_fields` merge.
+fn merge(user: &mut Value, change: &Value) {
+    for (key, value) in change.as_object().into_iter().flatten() {
+        match key.as_str() {
+            "id" => {}
+            "user_fields" => {
+                for (field, v) in value.as_object().into_iter().flatten() {
+                    user["user_fields"][field] = v.clone();
+                }
+            }
+            _ => user[key] = value.clone(),
+        }
+    }
+}
+
+/// `GET /api/v2/users/search?external_id=` (exact) or `?query=email:` (the address).
+fn search_users(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {
+    let state = lock(s);
+    let external = query(r, "external_id").into_iter().next();
+    let email = query(r, "query")
+        .into_iter()
+        .next()
+        .and_then(|q| q.strip_prefix("email:").map(str::to_lowercase));
+    let found: Vec<&Value> = state
+        .users
+        .values()
+        .filter(|u| match (&external, &email) {
+            (Some(id), _) => u["external_id"].as_str() == Some(id.as_str()),
+            (None, Some(email)) => {
+                u["email"].as_str().map(str::to_lowercase).as_ref() == Some(email)
+            }
+            (None, None) => false,
+        })
+        .collect();
+    ResponseTemplate::new(200).set_body_json(
+        json!({"users": found, "identities": [], "count": found.len(), "next_page": null}),
+    )
 }
 
 fn job_status(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {

@@ -189,6 +189,22 @@ pub async fn spawn_app_against(zendesk: MockServer, overrides: &[(&str, &str)]) 
     TestApp::at(address, imis, zendesk)
 }
 
+/// The bridge against a Zendesk whose answers are already mounted (a stateful fake's server).
+pub async fn spawn_app_sharing(
+    zendesk: std::sync::Arc<MockServer>,
+    overrides: &[(&str, &str)],
+) -> TestApp {
+    let imis = MockServer::start().await;
+    let settings = Settings::from_vars(test_vars(&imis, &zendesk, overrides))
+        .expect("test settings are valid");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    TestApp::sharing(address, imis.into(), zendesk)
+}
+
 /// Installs log capture (once per process).
 pub fn capture_logs() {
     LOGGING.get_or_init(|| telemetry::init_with_writer(LogFormat::Json, || Capture));

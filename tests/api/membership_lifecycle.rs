@@ -11,7 +11,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::fake_zendesk::FakeZendesk;
-use crate::helpers::{IMIS_PREFIX, form, test_vars};
+use crate::helpers::{IMIS_PREFIX, Member, audit_events_for, form, spawn_app_sharing, test_vars};
 
 const POLICY: &str = r#"
 [access]
@@ -491,4 +491,59 @@ async fn an_imis_outage_writes_nothing() {
     );
     assert!(setup.zendesk.writes().await.is_empty());
     assert_eq!(audit(&out, "sync_failed").len(), 1);
+}
+
+// ---- at once on denial ----
+
+#[tokio::test]
+async fn a_member_refused_at_sign_in_is_downgraded_and_signed_out_of_zendesk_at_once() {
+    let setup = Setup::new().await;
+    let policy = setup.path("policy.toml");
+    let app = spawn_app_sharing(
+        setup.zendesk.server.clone(),
+        &[("POLICY_FILE", policy.to_str().expect("path"))],
+    )
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/CsContact/{}", member.id)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Properties": {"$values": [{"Name": "PaidThrough", "Value": format!("{LAPSED}T00:00:00")}]}})))
+        .mount(&app.imis)
+        .await;
+    setup
+        .zendesk
+        .given_user(end_user(21, &member.id, &["imis_m", "vip"]), true);
+
+    assert_eq!(
+        app.sign_in(&member, "").await.status(),
+        403,
+        "lapsed: refused"
+    );
+    let mut waited = 0;
+    while setup.zendesk.state().sessions.contains(&21) && waited < 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        !setup.zendesk.state().sessions.contains(&21),
+        "their help-centre session ended"
+    );
+    assert_eq!(setup.zendesk.tags(21), ["vip"]);
+    assert_eq!(setup.zendesk.user(21)["suspended"], false);
+    let events = audit_events_for(&member.id);
+    assert!(
+        events.iter().any(|e| e["event"] == "member_downgraded"
+            && e["changes"]
+                .as_str()
+                .is_some_and(|c| c.contains("at once on denial"))),
+        "{events:?}"
+    );
+
+    // A second refusal minutes later writes nothing more (debounced).
+    let writes = setup.zendesk.writes().await.len();
+    assert_eq!(app.sign_in(&member, "").await.status(), 403);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(setup.zendesk.writes().await.len(), writes);
 }

@@ -300,3 +300,36 @@ impl ZendeskApi {
         Ok(envelope.organization.into())
     }
 }
+
+impl ZendeskApi {
+    /// Every user with this external id, as the sync compares them
+    /// (`GET /api/v2/users/search?external_id=`; every brand's with brand separation on).
+    pub async fn profiles_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<ZendeskProfile>, ApiError> {
+        let mut url = self.users_url("/api/v2/users/search");
+        url.query_pairs_mut()
+            .append_pair("external_id", external_id);
+        let page: ProfilesPage = self.get("users_by_external_id", url).await?;
+        Ok(page
+            .users
+            .into_iter()
+            .map(ZendeskProfile::from)
+            .filter(|u| {
+                u.external_id
+                    .as_deref()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(external_id.trim()))
+            })
+            .collect())
+    }
+
+    /// `PUT /api/v2/users/{id}` with `changes` (one user, at once).
+    pub async fn update_user(&self, user_id: u64, changes: &Value) -> Result<(), ApiError> {
+        let url = self.endpoint(&format!("/api/v2/users/{user_id}"));
+        let body = json!({ "user": changes });
+        self.call("users_update", Method::PUT, url, Some(&body))
+            .await
+            .map(drop)
+    }
+}
