@@ -157,6 +157,7 @@ def check_external_redis(m):
     expect((ref["name"], ref["key"]) == ("managed-redis", "url"), f"REDIS_URL from the Secret, got {ref}")
     expect(env_value(m, "DEPLOYMENT_REPLICAS") == "3", "replicas passed on")
     expect("no Redis" not in m["NOTES"], "no Redis warning with externalRedis")
+    expect(m[f"ConfigMap/{FULLNAME}"]["data"]["SYNC_INTERVAL_SECS"] == "1800", "the in-process sync with Redis")
 
 
 def check_existing_secret(m):

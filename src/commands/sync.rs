@@ -39,7 +39,7 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
     let api = ZendeskApi::new(
         &settings.zendesk.url,
         &settings.zendesk_api,
-        metrics,
+        metrics.clone(),
         settings.breaker,
     )?
     .for_sync();
@@ -55,17 +55,17 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
         directory: directory.as_ref(),
         policy: &settings.policy,
         pace: Pace::new(settings.sync.zendesk_rpm),
-        concurrency: match &settings.directory {
-            crate::members::DirectorySettings::Imis(imis) => imis.max_in_flight.clamp(1, 8),
-            crate::members::DirectorySettings::File { .. } => 8,
-        },
+        concurrency: lifecycle::concurrency(&settings.directory),
     };
     let result = lifecycle::run(
         &ctx,
-        &audit,
-        options.apply,
-        settings.sync.max_downgrades,
-        options.force,
+        lifecycle::Run {
+            apply: options.apply,
+            max_downgrades: settings.sync.max_downgrades,
+            force: options.force,
+            audit: &audit,
+            metrics: &metrics,
+        },
     )
     .await;
     let (plan, applied) = match result {

@@ -30,12 +30,14 @@ mod pages;
 mod server;
 mod shared;
 mod sso;
+mod sync;
 #[cfg(test)]
 mod tests;
 mod zendesk;
 
 pub use env::{ConfigError, Problem, known_variables};
 pub use shared::SharedSettings;
+pub use sync::SyncSettings;
 
 // Each subsystem owns its settings type; this module reads the environment into them.
 pub use crate::members::DirectorySettings;
@@ -107,15 +109,6 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// Risky-but-allowed choices, logged loudly at start-up.
     pub warnings: Vec<String>,
-}
-
-/// The lifecycle sync's brake and request budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncSettings {
-    /// A plan downgrading more members than this is not applied without `--force`.
-    pub max_downgrades: usize,
-    /// Zendesk requests a minute the sync may make.
-    pub zendesk_rpm: u32,
 }
 
 #[derive(Clone)]
@@ -235,22 +228,7 @@ impl Validator {
         let sign_in_method = self.sign_in_method(&raw, sso.is_some());
         let imis_logout_url = self.imis_logout_url(&raw);
         let shared = self.shared(&raw);
-        let sync = SyncSettings {
-            max_downgrades: self.number(
-                "SYNC_MAX_DOWNGRADES",
-                raw.sync_max_downgrades.as_deref(),
-                crate::lifecycle::DEFAULT_MAX_DOWNGRADES as u64,
-                0..=1_000_000,
-                "members",
-            ) as usize,
-            zendesk_rpm: self.number(
-                "SYNC_ZENDESK_RPM",
-                raw.sync_zendesk_rpm.as_deref(),
-                u64::from(crate::lifecycle::DEFAULT_ZENDESK_RPM),
-                1..=2_500,
-                "requests a minute",
-            ) as u32,
-        };
+        let sync = self.sync(&raw, &shared, &policy, directory.as_ref());
 
         match (
             listen_addr,

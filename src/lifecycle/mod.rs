@@ -15,8 +15,10 @@ pub mod diff;
 pub mod on_denial;
 pub mod pace;
 pub mod plan;
+pub mod schedule;
 
 use crate::audit::Audit;
+use crate::metrics::Metrics;
 use crate::policy::{Managed, TagScope};
 use crate::zendesk::api::{ApiError, TokenInfo, ZendeskApi};
 
@@ -54,6 +56,15 @@ pub enum SyncError {
          \"everyone lapsed\": check the plan, then run once with --force if it is right"
     )]
     Braked { planned: usize, max: usize },
+}
+
+/// Members read from the member system at once: a few, within `IMIS_MAX_IN_FLIGHT` (iMIS's usage
+/// guidelines forbid multi-threaded bulk pulls).
+pub fn concurrency(directory: &crate::members::DirectorySettings) -> usize {
+    match directory {
+        crate::members::DirectorySettings::Imis(imis) => imis.max_in_flight.clamp(1, 4),
+        crate::members::DirectorySettings::File { .. } => 8,
+    }
 }
 
 /// The sync needs something in Zendesk that marks a member, or it could never downgrade anyone.
@@ -102,14 +113,45 @@ pub async fn check_scopes(api: &ZendeskApi, managed: &Managed) -> Result<(), Syn
     }
 }
 
-/// One run: plan, brake, and with `apply` the writes. The audit gets one line for the run.
-pub async fn run(
-    ctx: &Context<'_>,
-    audit: &Audit,
-    apply: bool,
-    max_downgrades: usize,
-    force: bool,
-) -> Result<(Plan, Option<Applied>), SyncError> {
+/// How one run goes: apply or only plan, the brake, and where it reports.
+pub struct Run<'a> {
+    pub apply: bool,
+    pub max_downgrades: usize,
+    pub force: bool,
+    pub audit: &'a Audit,
+    pub metrics: &'a Metrics,
+}
+
+/// One run: plan, brake, and with `apply` the writes. The audit gets one line for the run and
+/// the metrics its duration and changes.
+pub async fn run(ctx: &Context<'_>, how: Run<'_>) -> Result<(Plan, Option<Applied>), SyncError> {
+    let started = std::time::Instant::now();
+    let result = run_once(ctx, &how).await;
+    let took = started.elapsed();
+    match &result {
+        Ok((_, Some(a))) => how.metrics.sync_run(
+            took,
+            &[
+                ("updated", a.updated),
+                ("downgraded", a.downgraded),
+                ("organization", a.organizations),
+                ("failed", a.failed.len()),
+            ],
+            a.failed.is_empty(),
+        ),
+        Ok((_, None)) => how.metrics.sync_run(took, &[], true),
+        Err(e) => {
+            if matches!(e, SyncError::Braked { .. }) {
+                how.metrics.sync_braked();
+            }
+            how.metrics.sync_run(took, &[], false);
+        }
+    }
+    result
+}
+
+async fn run_once(ctx: &Context<'_>, how: &Run<'_>) -> Result<(Plan, Option<Applied>), SyncError> {
+    let audit = how.audit;
     let plan = match plan::plan(ctx).await {
         Ok(plan) => plan,
         Err(e) => {
@@ -117,11 +159,11 @@ pub async fn run(
             return Err(e);
         }
     };
-    if let Err(e) = brake(&plan, max_downgrades, force) {
+    if let Err(e) = brake(&plan, how.max_downgrades, how.force) {
         audit.sync_run("sync_braked", &e.to_string(), &plan.summary());
         return Err(e);
     }
-    if !apply {
+    if !how.apply {
         audit.sync_run("sync_planned", "dry run", &plan.summary());
         return Ok((plan, None));
     }

@@ -52,6 +52,51 @@ struct Inner {
     denials: Family<DenialLabels, Counter>,
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     state: StateGauges,
+    sync: SyncGauges,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+/// The lifecycle sync run inside `serve`.
+struct SyncGauges {
+    last_success: Gauge,
+    duration: Gauge<f64, std::sync::atomic::AtomicU64>,
+    changes: Family<KindLabels, Counter>,
+    braked: Counter,
+}
+
+impl SyncGauges {
+    fn register(r: &mut Registry) -> Self {
+        Self {
+            last_success: registered(
+                r,
+                "sync_last_success_timestamp_seconds",
+                "When the lifecycle sync last finished without a failure (Unix seconds)",
+                Default::default(),
+            ),
+            duration: registered(
+                r,
+                "sync_duration_seconds",
+                "How long the last lifecycle sync took",
+                Default::default(),
+            ),
+            changes: registered(
+                r,
+                "sync_changes",
+                "Changes the lifecycle sync made, by kind (updated, downgraded, organization, failed)",
+                Default::default(),
+            ),
+            braked: registered(
+                r,
+                "sync_braked",
+                "Lifecycle sync runs the brake held back (SYNC_MAX_DOWNGRADES)",
+                Default::default(),
+            ),
+        }
+    }
 }
 
 /// What `/metrics` says about this moment: upstreams, Zendesk's configuration, shared state.
@@ -210,6 +255,7 @@ impl Metrics {
                 Default::default(),
             ),
             state: StateGauges::register(&mut r),
+            sync: SyncGauges::register(&mut r),
             registry: Registry::default(),
         };
         let build_info = Family::<BuildLabels, Gauge>::default();
@@ -259,6 +305,24 @@ impl Metrics {
             .upstream_circuit_open
             .get_or_create(&labels)
             .set(i64::from(circuit_open));
+    }
+
+    /// One lifecycle sync run: how long it took and, when it finished, what it changed.
+    pub fn sync_run(&self, took: Duration, changes: &[(&'static str, usize)], succeeded: bool) {
+        let sync = &self.inner.sync;
+        sync.duration.set(took.as_secs_f64());
+        for (kind, n) in changes {
+            sync.changes
+                .get_or_create(&KindLabels { kind })
+                .inc_by(*n as u64);
+        }
+        if succeeded {
+            sync.last_success.set(crate::clock::unix_now());
+        }
+    }
+
+    pub fn sync_braked(&self) {
+        self.inner.sync.braked.inc();
     }
 
     pub fn zendesk_config_safe(&self, safe: bool) {

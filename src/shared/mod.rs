@@ -269,6 +269,27 @@ impl SharedState {
         KeyMaker::name("token", &self.keys.digest("token", &[account.as_bytes()]))
     }
 
+    /// Takes the lease `name` for `ttl`: whether this pod may do the work now (the lifecycle
+    /// sync's turn). With Redis one pod wins (`SET NX EX`); without Redis this pod is the only
+    /// one (the configuration refuses several replicas without it). Redis not answering: not
+    /// taken — the next turn tries again, and no two pods work at once.
+    pub async fn take_lease(&self, name: &'static str, ttl: Duration) -> bool {
+        let Some(redis) = self.configured() else {
+            return true;
+        };
+        let key = KeyMaker::name("lease", &self.keys.digest("lease", &[name.as_bytes()]));
+        match redis.set_once(&key, b"1", ttl).await {
+            Ok(taken) => {
+                self.answered();
+                taken
+            }
+            Err(e) => {
+                self.fell_back("lease", &e);
+                false
+            }
+        }
+    }
+
     /// `true` the first time `id` is used for `purpose` (on any pod), `false` ever after.
     pub async fn use_once(&self, purpose: &'static str, id: &Uuid, ttl: Duration) -> bool {
         let digest = self.keys.digest(purpose, &[id.as_bytes()]);

@@ -85,10 +85,7 @@ pub fn settings(
         }),
         sign_in_method: SignInMethod::Both,
         imis_logout_url: None,
-        sync: crate::config::SyncSettings {
-            max_downgrades: crate::lifecycle::DEFAULT_MAX_DOWNGRADES,
-            zendesk_rpm: crate::lifecycle::DEFAULT_ZENDESK_RPM,
-        },
+        sync: crate::config::SyncSettings::default(),
         warnings: Vec::new(),
     };
     let simulator = Simulator::new(&secret, &public_url, simulator_url);

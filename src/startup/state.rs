@@ -102,6 +102,26 @@ pub async fn build(
             Audit::new(metrics.clone()),
         ),
     };
+    if let (Some(every), false) = (settings.sync.interval, simulator.is_some()) {
+        crate::lifecycle::schedule::Sweeper {
+            api: ZendeskApi::new(
+                &settings.zendesk.url,
+                &settings.zendesk_api,
+                metrics.clone(),
+                settings.breaker,
+            )?
+            .for_sync(),
+            directory: directory.clone(),
+            policy: settings.policy.clone(),
+            shared: shared.clone(),
+            audit: Audit::new(metrics.clone()),
+            metrics: metrics.clone(),
+            max_downgrades: settings.sync.max_downgrades,
+            zendesk_rpm: settings.sync.zendesk_rpm,
+            concurrency: crate::lifecycle::concurrency(&settings.directory),
+        }
+        .spawn(every);
+    }
     let state = AppState {
         signin: Pipeline {
             directory,

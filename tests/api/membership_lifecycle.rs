@@ -547,3 +547,122 @@ async fn a_member_refused_at_sign_in_is_downgraded_and_signed_out_of_zendesk_at_
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(setup.zendesk.writes().await.len(), writes);
 }
+
+// ---- inside `serve`: SYNC_INTERVAL_SECS, one replica at a time ----
+
+/// The settings for a bridge that sweeps every `interval` seconds over the members file.
+fn serve_vars<'a>(members: &'a str, policy: &'a str, interval: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("MEMBER_DIRECTORY", "file"),
+        ("MEMBERS_FILE", members),
+        ("POLICY_FILE", policy),
+        ("SYNC_INTERVAL_SECS", interval),
+        ("SYNC_ZENDESK_RPM", "2500"),
+    ]
+}
+
+/// Sweeps Zendesk saw: each begins with the first page of end users.
+async fn sweeps(zendesk: &FakeZendesk) -> usize {
+    zendesk
+        .server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v2/users")
+        .filter(|r| {
+            r.url
+                .query_pairs()
+                .any(|(k, v)| k == "role" && v == "end-user")
+        })
+        .filter(|r| !r.url.query_pairs().any(|(k, _)| k == "page[after]"))
+        .count()
+}
+
+#[tokio::test]
+async fn serve_downgrades_a_lapsed_member_every_interval_and_reports_it_in_the_metrics() {
+    let setup = a_small_association().await;
+    let (members, policy) = (setup.path("members.toml"), setup.path("policy.toml"));
+    let (members, policy) = (
+        members.to_str().expect("path"),
+        policy.to_str().expect("path"),
+    );
+    let app = spawn_app_sharing(
+        setup.zendesk.server.clone(),
+        &serve_vars(members, policy, "1"),
+    )
+    .await;
+    let mut waited = 0;
+    while setup.zendesk.state().sessions.contains(&12) && waited < 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        setup.zendesk.tags(12),
+        ["vip"],
+        "downgraded by the bridge's own sweep"
+    );
+    assert!(!setup.zendesk.state().sessions.contains(&12));
+    // It keeps sweeping, and a sweep with nothing to change writes nothing.
+    let writes = setup.zendesk.writes().await.len();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(sweeps(&setup.zendesk).await >= 2, "one sweep a second");
+    assert_eq!(setup.zendesk.writes().await.len(), writes);
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    let last = metrics
+        .lines()
+        .find(|l| l.starts_with("zendesk_sso_bridge_sync_last_success_timestamp_seconds "))
+        .expect("the sync's last success is a metric");
+    assert!(!last.ends_with(" 0"), "{last}");
+    assert!(
+        metrics.contains("zendesk_sso_bridge_sync_changes_total{kind=\"downgraded\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_with_redis_sweep_once_an_interval_between_them() {
+    let redis = crate::redis_server::RedisServer::start().await;
+    let setup = a_small_association().await;
+    let (members, policy) = (setup.path("members.toml"), setup.path("policy.toml"));
+    let (members, policy) = (
+        members.to_str().expect("path"),
+        policy.to_str().expect("path"),
+    );
+    let url = redis.url();
+    let mut vars = serve_vars(members, policy, "60");
+    vars.extend([("REDIS_URL", url.as_str()), ("DEPLOYMENT_REPLICAS", "2")]);
+    let first = spawn_app_sharing(setup.zendesk.server.clone(), &vars).await;
+    let _second = first.replica(&vars).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    assert_eq!(sweeps(&setup.zendesk).await, 1, "both started; one swept");
+    assert_eq!(setup.zendesk.tags(12), ["vip"]);
+}
+
+#[test]
+fn the_in_process_sync_on_several_replicas_without_redis_is_refused() {
+    let error = zendesk_sso_bridge::config::Settings::from_vars(
+        [
+            ("PUBLIC_URL", "https://sso.example.org"),
+            ("SESSION_KEY", "c2Vzc2lvbi1rZXktc2Vzc2lvbi1rZXktc2Vzc2lvbi1rZXktc2Vzc2lvbi1rZXktc2Vzc2lvbi1rZXktc2Vzc2lvbi1rZXk="),
+            ("ZENDESK_SUBDOMAIN", "acme"),
+            ("ZENDESK_JWT_SECRET", "shared-secret-from-zendesk-admin-center-0123456789"),
+            ("ZENDESK_API_OAUTH_TOKEN", "token"),
+            ("IMIS_BASE_URL", "https://members.example.org"),
+            ("UNLINKED_END_USERS", "deny"),
+            ("DEPLOYMENT_REPLICAS", "2"),
+            ("SYNC_INTERVAL_SECS", "1800"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .expect_err("refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("SYNC_INTERVAL_SECS") && text.contains("REDIS_URL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("IMIS_SERVICE_USERNAME"),
+        "the sweep needs the service account: {text}"
+    );
+}

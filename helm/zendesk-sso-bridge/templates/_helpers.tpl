@@ -134,6 +134,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (not $e.UNLINKED_END_USERS) (not $s.SMTP_URL) }}{{ fail "env.UNLINKED_END_USERS or secretEnv.SMTP_URL is required: set SMTP_URL and MAIL_FROM so a first sign-in into an existing Zendesk end user is confirmed by an e-mailed code (verify), or choose env.UNLINKED_END_USERS=deny or =link" }}{{ end }}
 {{- if and $s.SMTP_URL (not $e.MAIL_FROM) }}{{ fail "env.MAIL_FROM is required with secretEnv.SMTP_URL: the sender of the verification codes" }}{{ end }}
 {{- end }}
+{{- if and (gt (int (default "0" (toString $e.SYNC_INTERVAL_SECS))) 0) (gt (int (include "bridge.replicas" .)) 1) (not (include "bridge.hasRedis" .)) }}{{ fail "env.SYNC_INTERVAL_SECS with more than one replica needs Redis (externalRedis.existingSecret): every pod would run its own sync. Set Redis, or use the CronJob (sync.enabled) and unset SYNC_INTERVAL_SECS" }}{{ end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}{{ fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}{{ end }}
 {{- end }}
