@@ -75,6 +75,7 @@ pub(super) struct RawSettings {
     pub(super) imis_logout_url: Option<String>,
     pub(super) imis_profile_query: Option<String>,
     pub(super) imis_profile_columns: Option<String>,
+    pub(super) imis_members_query: Option<String>,
     pub(super) log_format: Option<String>,
     pub(super) brand_name: Option<String>,
     pub(super) brand_logo_url: Option<String>,

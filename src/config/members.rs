@@ -58,13 +58,40 @@ impl Validator {
             "requests",
         );
         let profile_query = self.profile_query(raw);
+        let members_query = self.members_query(raw, service_account.is_some());
         Some(ImisSettings {
             base_url: base_url?,
             service_account,
             timeout: Duration::from_millis(timeout),
             profile_query,
+            members_query,
             max_in_flight: max_in_flight as usize,
         })
+    }
+
+    /// `IMIS_MEMBERS_QUERY`, the sync's listing, with the columns of `IMIS_PROFILE_COLUMNS`.
+    fn members_query(&mut self, raw: &RawSettings, service: bool) -> Option<Box<ProfileQuery>> {
+        let path = non_empty(raw.imis_members_query.as_deref())?;
+        if !path.starts_with("$/") {
+            self.problem(
+                "IMIS_MEMBERS_QUERY",
+                format!("`{path}` is not an IQA path; write it like `$/ZendeskSSO/Members`"),
+            );
+            return None;
+        }
+        if !service {
+            self.problem(
+                "IMIS_MEMBERS_QUERY",
+                "is run by the iMIS service account: set IMIS_SERVICE_USERNAME and IMIS_SERVICE_PASSWORD",
+            );
+        }
+        // The columns' problems are reported for IMIS_PROFILE_COLUMNS once.
+        let columns =
+            ProfileColumns::parse(raw.imis_profile_columns.as_deref().unwrap_or("")).ok()?;
+        Some(Box::new(ProfileQuery {
+            path: path.to_owned(),
+            columns,
+        }))
     }
 
     /// `IMIS_PROFILE_QUERY` and its `IMIS_PROFILE_COLUMNS`.
@@ -83,7 +110,7 @@ impl Validator {
             Err(why) => {
                 self.problem(
                     "IMIS_PROFILE_COLUMNS",
-                    format!("{why}; write key=Column pairs, keys among id, name, email, phone, status, member_type, is_member, paid_through, shares_email"),
+                    format!("{why}; write key=Column pairs, keys among id, user_name, name, email, phone, status, member_type, is_member, paid_through, shares_email, organization, organization_id"),
                 );
                 return None;
             }

@@ -1,7 +1,7 @@
 //! The plan: every linked end user read, judged and compared, and the changes that would make
 //! Zendesk true — a value to print, test and cap before anything is written.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -164,13 +164,140 @@ impl Organizations for OrgIndex {
     }
 }
 
-/// Reads every linked end user a page at a time, judges each member as a sign-in would, and
-/// plans the difference. Any answer that cannot be read ends the plan (nothing is written).
+/// What the plan gathers while reading, page after page.
+#[derive(Default)]
+struct Gathered {
+    plan: Plan,
+    orgs: OrgIndex,
+    wanted_orgs: BTreeMap<String, String>,
+}
+
+impl Gathered {
+    /// One page of linked users, each with what a sign-in would decide for their member.
+    async fn absorb(
+        &mut self,
+        ctx: &Context<'_>,
+        judged: Vec<(ZendeskProfile, Desired)>,
+    ) -> Result<(), SyncError> {
+        let managed = ctx.policy.managed();
+        self.plan.linked += judged.len();
+        index_orgs(ctx, &mut self.orgs, &judged).await?;
+        for (user, desired) in &judged {
+            let member_id = user.external_id.as_deref().unwrap_or_default().trim();
+            if let Some(why) = refuse(user) {
+                self.plan.skipped.push(Skipped {
+                    user_id: user.id,
+                    member_id: member_id.to_owned(),
+                    why,
+                });
+                continue;
+            }
+            if let Desired::Admitted(w) = desired
+                && let Some((id, name)) = &w.organization
+            {
+                self.wanted_orgs.entry(id.clone()).or_insert(name.clone());
+            }
+            if let Some(change) = diff(user, member_id, desired, &managed, &self.orgs) {
+                self.plan.users.push(change);
+            }
+        }
+        Ok(())
+    }
+
+    /// The plan, with the organisations to create or rename.
+    fn finish(mut self) -> Plan {
+        for (party_id, name) in std::mem::take(&mut self.wanted_orgs) {
+            let action = match self.orgs.by_party.get(&party_id).cloned().flatten() {
+                None => "create",
+                Some(org) if org.name != name => "rename",
+                Some(_) => continue,
+            };
+            self.plan.organizations.push(OrgChange {
+                external_id: party_id,
+                name,
+                action,
+            });
+        }
+        self.plan
+    }
+}
+
+/// Reads every linked end user, judges each member as a sign-in would, and plans the
+/// difference. With a listing (`IMIS_MEMBERS_QUERY`) the members are read a page at a time and
+/// their Zendesk users fetched 100 at a time; then every end user is listed once more and only
+/// those the listing did not name are read one by one. Without one, every linked end user's
+/// member is read by id. Any answer that cannot be read ends the plan (nothing is written).
 pub async fn plan(ctx: &Context<'_>) -> Result<Plan, SyncError> {
-    let managed = ctx.policy.managed();
-    let mut plan = Plan::default();
-    let mut orgs = OrgIndex::default();
-    let mut wanted_orgs: BTreeMap<String, String> = BTreeMap::new();
+    let mut gathered = Gathered::default();
+    let listed = by_listing(ctx, &mut gathered).await?;
+    by_zendesk(ctx, &mut gathered, listed.as_ref()).await?;
+    Ok(gathered.finish())
+}
+
+/// The member ids of a whole listing, compared as Zendesk's external ids are.
+type Listed = HashSet<String>;
+
+fn key(id: &str) -> String {
+    id.trim().to_lowercase()
+}
+
+/// The listing's members and their Zendesk users; `None` when the directory cannot list.
+async fn by_listing(
+    ctx: &Context<'_>,
+    gathered: &mut Gathered,
+) -> Result<Option<Listed>, SyncError> {
+    let mut listed = Listed::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let page = match ctx.directory.members_page(at).await {
+            Ok(Some(page)) => page,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Err(SyncError::MemberSystem {
+                    member_id: format!("(the listing at offset {at})"),
+                    why: format!("{e:#}"),
+                });
+            }
+        };
+        offset = page.next_offset;
+        let ids: Vec<String> = page
+            .members
+            .iter()
+            .map(|m| m.id.trim().to_owned())
+            .collect();
+        listed.extend(ids.iter().map(|id| key(id)));
+        let users = ctx
+            .pace
+            .request(|| ctx.api.profiles_by_external_ids(&ids))
+            .await?;
+        let mut judged = Vec::new();
+        for member in page.members {
+            let holders: Vec<&ZendeskProfile> = users
+                .iter()
+                .filter(|u| {
+                    u.external_id
+                        .as_deref()
+                        .is_some_and(|e| key(e) == key(&member.id))
+                })
+                .collect();
+            if holders.is_empty() {
+                continue;
+            }
+            let wanted = desired(ctx.policy, Some(member));
+            judged.extend(holders.into_iter().map(|u| (u.clone(), wanted.clone())));
+        }
+        gathered.absorb(ctx, judged).await?;
+    }
+    Ok(Some(listed))
+}
+
+/// Every end user a page at a time; the linked ones the listing did not name (all of them
+/// without a listing) are judged by their member read by id.
+async fn by_zendesk(
+    ctx: &Context<'_>,
+    gathered: &mut Gathered,
+    listed: Option<&Listed>,
+) -> Result<(), SyncError> {
     let mut page = None;
     loop {
         let url = page.clone();
@@ -185,50 +312,18 @@ pub async fn plan(ctx: &Context<'_>) -> Result<Plan, SyncError> {
                     .as_deref()
                     .is_some_and(|e| !e.trim().is_empty())
             })
+            .filter(|u| {
+                listed
+                    .is_none_or(|l| !l.contains(&key(u.external_id.as_deref().unwrap_or_default())))
+            })
             .collect();
-        plan.linked += linked.len();
         let judged = judge(ctx, &linked).await?;
-        index_orgs(ctx, &mut orgs, &judged).await?;
-        for (user, desired) in &judged {
-            let member_id = user.external_id.as_deref().unwrap_or_default().trim();
-            if let Some(why) = refuse(user) {
-                plan.skipped.push(Skipped {
-                    user_id: user.id,
-                    member_id: member_id.to_owned(),
-                    why,
-                });
-                continue;
-            }
-            if let Desired::Admitted(w) = desired
-                && let Some((id, name)) = &w.organization
-            {
-                wanted_orgs.entry(id.clone()).or_insert(name.clone());
-            }
-            if let Some(change) = diff(user, member_id, desired, &managed, &orgs) {
-                plan.users.push(change);
-            }
-        }
+        gathered.absorb(ctx, judged).await?;
         match next {
             Some(next) => page = Some(next),
-            None => break,
+            None => return Ok(()),
         }
     }
-    for (party_id, name) in wanted_orgs {
-        match orgs.by_party.get(&party_id).cloned().flatten() {
-            None => plan.organizations.push(OrgChange {
-                external_id: party_id,
-                name,
-                action: "create",
-            }),
-            Some(org) if org.name != name => plan.organizations.push(OrgChange {
-                external_id: party_id,
-                name,
-                action: "rename",
-            }),
-            Some(_) => {}
-        }
-    }
-    Ok(plan)
 }
 
 /// Each linked user with what a sign-in would decide for their member, read a few at a time.

@@ -164,6 +164,13 @@ impl Member {
     }
 }
 
+/// One page of a directory's listing, and where the next starts.
+#[derive(Debug)]
+pub struct MembersPage {
+    pub members: Vec<MemberProfile>,
+    pub next_offset: Option<usize>,
+}
+
 /// Why an authenticated person may not sign in to the help centre.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -250,6 +257,13 @@ pub trait MemberDirectory: Send + Sync {
     /// The member with this id (the iMIS ID) without a password, for the lifecycle sync;
     /// `Ok(None)` when the directory has no such member (they left it: an answer, not an outage).
     async fn profile_by_id(&self, id: &str) -> Result<Option<MemberProfile>, DirectoryError>;
+
+    /// One page of every member, for the sync, when the directory can list them
+    /// (`IMIS_MEMBERS_QUERY`): `Ok(None)` when it cannot (the sync then reads each linked member
+    /// by id).
+    async fn members_page(&self, _offset: usize) -> Result<Option<MembersPage>, DirectoryError> {
+        Ok(None)
+    }
 
     /// Active records whose primary e-mail is `email` (case-insensitive), for `link-staff`.
     async fn find_by_primary_email(

@@ -91,6 +91,25 @@ impl FakeZendesk {
         self.on("GET", "^/api/v2/users$", move |r| list_users(&s, &base, r))
             .await;
         let s = self.state.clone();
+        self.on("GET", "^/api/v2/users/show_many$", move |r| {
+            let state = lock(&s);
+            let wanted: Vec<String> = query(r, "external_ids")
+                .first()
+                .map(|v| v.split(',').map(str::to_owned).collect())
+                .unwrap_or_default();
+            let found: Vec<&Value> = state
+                .users
+                .values()
+                .filter(|u| {
+                    u["external_id"]
+                        .as_str()
+                        .is_some_and(|e| wanted.iter().any(|w| w == e))
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"users": found}))
+        })
+        .await;
+        let s = self.state.clone();
         self.on("GET", "^/api/v2/users/search$", move |r| {
             search_users(&s, r)
         })

@@ -27,6 +27,7 @@ fn directory(server: &MockServer, service: Option<(&str, &str)>) -> ImisDirector
         }),
         timeout: Duration::from_millis(500),
         profile_query: None,
+        members_query: None,
         max_in_flight: 32,
     };
     ImisDirectory::new(

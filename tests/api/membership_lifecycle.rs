@@ -666,3 +666,107 @@ fn the_in_process_sync_on_several_replicas_without_redis_is_refused() {
         "the sweep needs the service account: {text}"
     );
 }
+
+// ---- a large directory: the listing query (IMIS_MEMBERS_QUERY) ----
+
+#[tokio::test]
+async fn with_a_listing_query_members_are_read_a_page_at_a_time_not_one_by_one() {
+    let setup = Setup::new().await;
+    imis_service_account(&setup.imis).await;
+    let row = |id: &str, paid: &str| {
+        json!({"$type": "Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts",
+            "Properties": {"$values": [
+                {"Name": "ID", "Value": id}, {"Name": "FullName", "Value": format!("Member {id}")},
+                {"Name": "Email", "Value": format!("m{id}@example.org")}, {"Name": "Status", "Value": "A"},
+                {"Name": "MemberType", "Value": "M"},
+                {"Name": "PaidThrough", "Value": {"$type": "System.DateTime", "$value": format!("{paid}T00:00:00")}}]}})
+    };
+    // Two pages of the listing (iMIS's PagedResult), one request each.
+    for (offset, rows, has_next) in [
+        ("0", vec![row("100", CURRENT), row("101", CURRENT)], true),
+        ("2", vec![row("200", LAPSED)], false),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("{IMIS_PREFIX}/api/query")))
+            .and(wiremock::matchers::query_param(
+                "QueryName",
+                "$/ZendeskSSO/Members",
+            ))
+            .and(wiremock::matchers::query_param("offset", offset))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "$type": "Asi.Soa.Core.DataContracts.PagedResult, Asi.Contracts",
+                "Items": {"$values": rows}, "Offset": offset.parse::<u64>().expect("offset"),
+                "Limit": 100, "Count": 2, "TotalCount": 3, "HasNext": has_next,
+                "NextOffset": if has_next { json!(2) } else { json!(0) }})))
+            .mount(&setup.imis)
+            .await;
+    }
+    // 300 is not in the listing: read by id, and iMIS no longer has it.
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/Party/300")))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&setup.imis)
+        .await;
+    setup
+        .zendesk
+        .given_user(end_user(11, "100", &["imis_m"]), true);
+    setup
+        .zendesk
+        .given_user(end_user(12, "200", &["imis_m"]), true);
+    setup
+        .zendesk
+        .given_user(end_user(15, "300", &["imis_m"]), true);
+    let policy = setup.path("policy.toml");
+    let mut vars = SERVICE.to_vec();
+    vars.extend([
+        ("POLICY_FILE", policy.to_str().expect("path")),
+        ("SYNC_ZENDESK_RPM", "2500"),
+        ("IMIS_MEMBERS_QUERY", "$/ZendeskSSO/Members"),
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_zendesk-sso-bridge"))
+        .args(["sync", "--apply"])
+        .env_clear()
+        .envs(test_vars(&setup.imis, &setup.zendesk.server, &vars))
+        .output()
+        .expect("sync runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(setup.zendesk.tags(11), ["imis_m"]);
+    assert!(
+        setup.zendesk.tags(12).is_empty(),
+        "lapsed by the listing's PaidThrough"
+    );
+    assert!(setup.zendesk.tags(15).is_empty(), "gone from iMIS");
+    let reads: Vec<String> = setup
+        .imis
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.url.path().trim_start_matches(IMIS_PREFIX).to_owned())
+        .collect();
+    assert_eq!(
+        reads,
+        ["/api/query", "/api/query", "/api/Party/300"],
+        "two listing pages and one read for the member the listing did not name"
+    );
+    let show_many = setup
+        .zendesk
+        .server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v2/users/show_many")
+        .count();
+    assert_eq!(
+        show_many, 2,
+        "Zendesk's users fetched a listing page at a time"
+    );
+}

@@ -9,6 +9,7 @@
 //! Wire types live in [`wire`]; the rest of the crate sees only [`MemberProfile`].
 
 mod contact;
+mod listing;
 pub mod query;
 pub mod simulator;
 pub mod sso;
@@ -43,6 +44,8 @@ pub struct ImisSettings {
     pub timeout: Duration,
     /// `IMIS_PROFILE_QUERY`: read the member in one request with their own token.
     pub profile_query: Option<Box<query::ProfileQuery>>,
+    /// `IMIS_MEMBERS_QUERY`: the sync lists members in pages (service account).
+    pub members_query: Option<Box<query::ProfileQuery>>,
     /// `IMIS_MAX_IN_FLIGHT`: requests a pod may have in flight to iMIS for sign-ins.
     pub max_in_flight: usize,
 }
@@ -80,6 +83,7 @@ pub struct ImisDirectory {
     /// Read the paid-through date from the contact (when `POLICY_FILE` uses it).
     fetch_paid_through: bool,
     profile_query: Option<Box<query::ProfileQuery>>,
+    members_query: Option<Box<query::ProfileQuery>>,
     /// The places for sign-in requests to iMIS (`IMIS_MAX_IN_FLIGHT`), shared with the hand-off.
     in_flight: InFlight,
 }
@@ -135,6 +139,7 @@ impl ImisDirectory {
             fetch_groups: false,
             fetch_paid_through: false,
             profile_query: settings.profile_query.clone(),
+            members_query: settings.members_query.clone(),
             in_flight,
         })
     }
@@ -811,6 +816,33 @@ impl MemberDirectory for ImisDirectory {
             Ok(profile) => Ok(profile),
             Err(LookupError::NotFound) => Err(DirectoryError::Refused(Refusal::NoMemberRecord)),
             Err(LookupError::LoginClosed) => Err(DirectoryError::Refused(Refusal::Inactive)),
+            Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
+            Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
+        }
+    }
+
+    async fn members_page(
+        &self,
+        offset: usize,
+    ) -> Result<Option<crate::members::MembersPage>, DirectoryError> {
+        let (Some(listing), Some(account)) = (&self.members_query, &self.service) else {
+            return Ok(None);
+        };
+        let mut token = self
+            .service_token(account)
+            .await
+            .map_err(DirectoryError::Unavailable)?;
+        let mut result = self.listing_page(listing, offset, &token.token).await;
+        if matches!(result, Err(LookupError::Unauthorized)) {
+            self.forget_service_token(account, &token).await;
+            token = self
+                .service_token(account)
+                .await
+                .map_err(DirectoryError::Unavailable)?;
+            result = self.listing_page(listing, offset, &token.token).await;
+        }
+        match result {
+            Ok(page) => Ok(Some(page)),
             Err(LookupError::Crowded(_)) => Err(DirectoryError::Busy),
             Err(e) => Err(DirectoryError::Unavailable(anyhow!(e))),
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::members::phone::PhonePolicy;
-use crate::members::{MemberFacts, MemberProfile, MemberStatus};
+use crate::members::{MemberFacts, MemberProfile, MemberStatus, Organization};
 
 /// Which column holds what (`IMIS_PROFILE_COLUMNS`, `key=Column` pairs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub struct ProfileColumns {
     /// The number of *other* active records with the same primary e-mail (optional: without it
     /// the duplicate check costs one more request).
     pub shares_email: String,
+    /// The member's organisation: its name and party id (optional).
+    pub organization: String,
+    pub organization_id: String,
 }
 
 impl Default for ProfileColumns {
@@ -42,6 +45,8 @@ impl Default for ProfileColumns {
             is_member: "IsMember".into(),
             paid_through: "PaidThrough".into(),
             shares_email: "OtherRecordsWithEmail".into(),
+            organization: "Organization".into(),
+            organization_id: "OrganizationId".into(),
         }
     }
 }
@@ -65,6 +70,8 @@ impl ProfileColumns {
                 "is_member" => &mut columns.is_member,
                 "paid_through" => &mut columns.paid_through,
                 "shares_email" => &mut columns.shares_email,
+                "organization" => &mut columns.organization,
+                "organization_id" => &mut columns.organization_id,
                 other => return Err(format!("unknown key `{other}`")),
             };
             *slot = column.trim().to_owned();
@@ -230,10 +237,60 @@ pub fn profile_from_row(
             member_type: cell(&columns.member_type),
             is_member: cell(&columns.is_member).and_then(|v| v.to_ascii_lowercase().parse().ok()),
             paid_through: cell(&columns.paid_through),
+            organization: organization(cell(&columns.organization), cell(&columns.organization_id)),
             ..MemberFacts::default()
         },
         id,
     })
+}
+
+fn organization(name: Option<String>, party_id: Option<String>) -> Option<Organization> {
+    (name.is_some() || party_id.is_some()).then_some(Organization { name, party_id })
+}
+
+/// A listing query's page: its rows, and the offset of the next page if there is one.
+pub struct ListingPage {
+    pub rows: Vec<Row>,
+    pub next_offset: Option<usize>,
+}
+
+/// One page of a listing query (`IMIS_MEMBERS_QUERY`) read at `offset`: every row, and where the
+/// next page starts (`NextOffset`, else offset + rows while `HasNext`). An answer without a
+/// list of rows is an error, never an empty directory.
+pub fn listing_page(answer: &Value, offset: usize) -> Result<ListingPage, String> {
+    let items = answer.get("Items").unwrap_or(answer);
+    let rows = match items {
+        Value::Array(rows) => rows,
+        Value::Object(map) => match map.get("$values") {
+            Some(Value::Array(rows)) => rows,
+            _ => return Err("the answer has no list of rows".into()),
+        },
+        _ => return Err("the answer has no list of rows".into()),
+    };
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|r| row_cells(r).ok_or("a row is neither Properties nor a flat object"))
+        .collect::<Result<_, _>>()?;
+    let flag = |key: &str| {
+        answer
+            .get(key)
+            .and_then(scalar)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    };
+    let next = answer
+        .get("NextOffset")
+        .and_then(scalar)
+        .and_then(|n| number(&n))
+        .map(|n| n as usize)
+        .filter(|n| *n > offset);
+    let next_offset = match flag("HasNext") {
+        true => Some(next.unwrap_or(offset + rows.len())),
+        false => None,
+    };
+    if next_offset.is_some() && rows.is_empty() {
+        return Err("it says there is a next page after an empty one".into());
+    }
+    Ok(ListingPage { rows, next_offset })
 }
 
 /// Whether the row says, readably, whether other records share the e-mail (so no search is
@@ -309,6 +366,39 @@ mod tests {
             assert_eq!(shared_email(&row, &columns), shared, "{value}");
             assert_eq!(counts_shared_email(&row, &columns), shared.is_some());
         }
+    }
+
+    #[test]
+    fn a_listing_is_read_page_by_page_and_an_answer_without_rows_is_an_error() {
+        let page = json!({"Items": {"$values": [
+            {"Properties": {"$values": [{"Name": "ID", "Value": "1"}, {"Name": "OrganizationId", "Value": "23087"}]}},
+            {"ID": "2"}]}, "Offset": 0, "Limit": 2, "Count": 2, "TotalCount": 5, "HasNext": true, "NextOffset": 2});
+        let read = listing_page(&page, 0).expect("a page");
+        assert_eq!(read.rows.len(), 2);
+        assert_eq!(read.next_offset, Some(2));
+        let p = profile_from_row(
+            &read.rows[0],
+            &ProfileColumns::default(),
+            &PhonePolicy::default(),
+        )
+        .expect("a profile");
+        assert_eq!(
+            p.facts.organization.and_then(|o| o.party_id).as_deref(),
+            Some("23087")
+        );
+        let last = json!({"Items": [{"ID": "5"}], "HasNext": false});
+        assert_eq!(
+            listing_page(&last, 4).expect("the last page").next_offset,
+            None
+        );
+        let without_next_offset = json!({"Items": [{"ID": "3"}], "HasNext": {"$value": true}});
+        assert_eq!(
+            listing_page(&without_next_offset, 2)
+                .expect("a page")
+                .next_offset,
+            Some(3)
+        );
+        assert!(listing_page(&json!({"Message": "An error occurred."}), 0).is_err());
     }
 
     #[test]

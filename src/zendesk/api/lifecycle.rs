@@ -333,3 +333,22 @@ impl ZendeskApi {
             .map(drop)
     }
 }
+
+impl ZendeskApi {
+    /// The users with these external ids (`GET /api/v2/users/show_many?external_ids=`, 100 a
+    /// call; every brand's with brand separation on), as the sync compares them.
+    pub async fn profiles_by_external_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<ZendeskProfile>, ApiError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let mut url = self.users_url("/api/v2/users/show_many");
+            url.query_pairs_mut()
+                .append_pair("external_ids", &chunk.join(","));
+            let page: ProfilesPage = self.get("users_show_many", url).await?;
+            found.extend(page.users.into_iter().map(ZendeskProfile::from));
+        }
+        Ok(found)
+    }
+}
