@@ -69,6 +69,25 @@ impl Validator {
         })
     }
 
+    /// A rule that asks about a fact the directory never gives could never match: refused here,
+    /// naming the rule, rather than silently deciding by the default.
+    pub(super) fn policy_fits_directory(
+        &mut self,
+        policy: &crate::policy::Policy,
+        directory: Option<&DirectorySettings>,
+    ) {
+        if let (Some(DirectorySettings::File { .. }), Some(rule)) =
+            (directory, policy.rule_naming_group_classes())
+        {
+            self.problem(
+                "POLICY_FILE",
+                format!(
+                    "rule {rule:?} asks about `group_classes`, which a members file never gives                      (its `groups` are names only): match on `groups` instead, or use iMIS"
+                ),
+            );
+        }
+    }
+
     /// `IMIS_MEMBERS_QUERY`, the sync's listing, with the columns of `IMIS_PROFILE_COLUMNS`.
     fn members_query(&mut self, raw: &RawSettings, service: bool) -> Option<Box<ProfileQuery>> {
         let path = non_empty(raw.imis_members_query.as_deref())?;

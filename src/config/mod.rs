@@ -229,6 +229,7 @@ impl Validator {
         let imis_logout_url = self.imis_logout_url(&raw);
         let shared = self.shared(&raw);
         let sync = self.sync(&raw, &shared, &policy, directory.as_ref());
+        self.policy_fits_directory(&policy, directory.as_ref());
 
         match (
             listen_addr,

@@ -186,6 +186,16 @@ impl Policy {
         }
     }
 
+    /// The first rule that asks about group classes, if any (a members file has none).
+    pub fn rule_naming_group_classes(&self) -> Option<&str> {
+        self.access.as_ref().and_then(|a| {
+            a.rules
+                .iter()
+                .find(|r| r.group_classes.is_some())
+                .map(|r| r.name.as_str())
+        })
+    }
+
     /// Whether a rule asks for the paid-through date (the directory must read it).
     pub fn needs_paid_through(&self) -> bool {
         self.access

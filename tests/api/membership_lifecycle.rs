@@ -770,3 +770,32 @@ async fn with_a_listing_query_members_are_read_a_page_at_a_time_not_one_by_one()
         "Zendesk's users fetched a listing page at a time"
     );
 }
+
+#[tokio::test]
+async fn a_rule_on_a_fact_the_directory_never_gives_is_refused_at_start_up() {
+    let setup = Setup::new().await;
+    setup.members(&[("100", CURRENT, None)]);
+    std::fs::write(
+        setup.path("policy.toml"),
+        "[access]\ndefault = \"deny\"\n[[access.rule]]\nname = \"committees\"\neffect = \"allow\"\ngroup_classes = [\"Committee\"]\n",
+    )
+    .expect("policy");
+    let (members, policy) = (setup.path("members.toml"), setup.path("policy.toml"));
+    let vars = test_vars(
+        &setup.imis,
+        &setup.zendesk.server,
+        &[
+            ("MEMBER_DIRECTORY", "file"),
+            ("MEMBERS_FILE", members.to_str().expect("path")),
+            ("POLICY_FILE", policy.to_str().expect("path")),
+        ],
+    );
+    let error = zendesk_sso_bridge::config::Settings::from_vars(vars).expect_err("refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("POLICY_FILE")
+            && text.contains("\"committees\"")
+            && text.contains("group_classes"),
+        "{text}"
+    );
+}
