@@ -6,7 +6,8 @@
 #
 #   MEMBERS=100000 RPM=2500 loadtest/sync.sh
 #
-# RPM is the fake Zendesk's limit and the sync's budget (SYNC_ZENDESK_RPM); the targets (#24):
+# RPM is the sync's budget (SYNC_ZENDESK_RPM), FAKE_RPM the fake Zendesk's limit (default RPM; lower
+# it to see 429s waited out); the targets (#24):
 # iMIS requests <= members / 100 + 20, Zendesk reads at their bulk page size, Zendesk writes
 # <= changes / 100 + 10 (the session endings come on top: one per downgraded member), memory
 # flat in the number of members.
@@ -14,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MEMBERS=${MEMBERS:-100000}
 RPM=${RPM:-2500}
+FAKE_RPM=${FAKE_RPM:-$RPM}
 PORT=${PORT:-9200}
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --bin zendesk-sso-bridge --example sync-fakes
@@ -31,7 +33,7 @@ POLICY
 run() {
   local lapsed_every=$1; shift
   "$TARGET/release/examples/sync-fakes" --listen "127.0.0.1:$PORT" --members "$MEMBERS" \
-    --lapsed-every "$lapsed_every" --zendesk-rpm "$RPM" &
+    --lapsed-every "$lapsed_every" --zendesk-rpm "$FAKE_RPM" &
   fakes=$!
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/stats" >/dev/null && break; sleep 0.1; done
   env -i PATH="$PATH" PUBLIC_URL=https://sso.example.org \
@@ -51,7 +53,7 @@ run() {
 
 {
   echo
-  echo "## Run $(date -u +%H:%M) UTC: the lifecycle sync, $MEMBERS linked members, Zendesk limit $RPM/min"
+  echo "## Run $(date -u +%H:%M) UTC: the lifecycle sync, $MEMBERS linked members, budget $RPM/min, Zendesk limit $FAKE_RPM/min"
   echo
   echo "| run | plan | requests | wall | peak RSS |"
   echo "|---|---|---|---:|---:|"

@@ -36,7 +36,7 @@ struct World {
 
 impl World {
     fn lapsed(&self, n: u64) -> bool {
-        self.lapsed_every > 0 && n % self.lapsed_every == 0
+        self.lapsed_every > 0 && n.is_multiple_of(self.lapsed_every)
     }
 
     /// Zendesk's rate limit: `Some(seconds to wait)` when this minute's budget is spent.
