@@ -50,12 +50,24 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
     if let Err(e) = api.sso_configs().await {
         return Ok(refused(&SyncError::Zendesk(e)));
     }
+    // With Redis, a downgrade reaches the running replicas: their sessions of the member read
+    // the member again at once.
+    let shared = match &settings.shared.redis_url {
+        Some(url) => Some(crate::shared::SharedState::new(
+            settings.session.key.master(),
+            Some(url),
+            settings.session.ttl,
+            metrics.clone(),
+        )?),
+        None => None,
+    };
     let ctx = Context {
         api: &api,
         directory: directory.as_ref(),
         policy: &settings.policy,
         pace: Pace::new(settings.sync.zendesk_rpm),
         concurrency: lifecycle::concurrency(&settings.directory),
+        shared: shared.as_deref(),
     };
     let result = lifecycle::run(
         &ctx,

@@ -80,6 +80,9 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, audit: &Audit) -> Applied {
                 Some(why) => Err(why),
                 None => finish(ctx, change).await.map_err(|e| e.to_string()),
             };
+            if let (Ok(()), Kind::Downgrade, Some(shared)) = (&result, &change.kind, ctx.shared) {
+                shared.recheck_member(&change.member_id).await;
+            }
             record(audit, &mut applied, change, result);
         }
     }

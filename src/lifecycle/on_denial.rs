@@ -22,6 +22,8 @@ pub struct OnDenial {
     api: ZendeskApi,
     policy: Policy,
     audit: Audit,
+    /// Where the member's other sessions (other browsers, other pods) are told to read them again.
+    shared: Arc<crate::shared::SharedState>,
     recent: moka::sync::Cache<String, ()>,
 }
 
@@ -40,12 +42,18 @@ impl Organizations for OneOrg {
 
 impl OnDenial {
     /// `None` when the policy marks nothing in Zendesk (there is nothing to take away).
-    pub fn new(api: ZendeskApi, policy: Policy, audit: Audit) -> Option<Arc<Self>> {
+    pub fn new(
+        api: ZendeskApi,
+        policy: Policy,
+        audit: Audit,
+        shared: Arc<crate::shared::SharedState>,
+    ) -> Option<Arc<Self>> {
         super::check_managed(&policy.managed()).ok()?;
         Some(Arc::new(Self {
             api: api.for_sync(),
             policy,
             audit,
+            shared,
             recent: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(DEBOUNCE)
@@ -103,6 +111,7 @@ impl OnDenial {
                 self.api.leave_organization(user.id, org).await?;
             }
             self.api.end_sessions(user.id).await?;
+            self.shared.recheck_member(member_id).await;
             self.audit.member_synced(
                 "member_downgraded",
                 member_id,

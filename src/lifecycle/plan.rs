@@ -22,6 +22,9 @@ pub struct Context<'a> {
     pub pace: Pace,
     /// Members read from the member system at once (`IMIS_MAX_IN_FLIGHT`).
     pub concurrency: usize,
+    /// Where a downgrade tells every replica to read the member again at their sessions' next
+    /// use (`None`: a one-shot run without `REDIS_URL`; sessions then last to their re-check).
+    pub shared: Option<&'a crate::shared::SharedState>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -255,7 +258,7 @@ async fn by_listing(
             Err(e) => {
                 return Err(SyncError::MemberSystem {
                     member_id: format!("(the listing at offset {at})"),
-                    why: format!("{e:#}"),
+                    why: format!("{:#}", anyhow::Error::new(e)),
                 });
             }
         };
@@ -341,7 +344,7 @@ async fn judge(
         for (user, profile) in chunk.iter().zip(profiles) {
             let profile = profile.map_err(|e| SyncError::MemberSystem {
                 member_id: user.external_id.clone().unwrap_or_default(),
-                why: format!("{e:#}"),
+                why: format!("{:#}", anyhow::Error::new(e)),
             })?;
             judged.push((user.clone(), desired(ctx.policy, profile)));
         }

@@ -66,6 +66,7 @@ impl Sweeper {
             policy: &self.policy,
             pace: Pace::new(self.zendesk_rpm),
             concurrency: self.concurrency,
+            shared: Some(&self.shared),
         };
         let how = Run {
             apply: true,

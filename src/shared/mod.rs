@@ -44,6 +44,9 @@ pub struct SharedState {
     revoked: moka::sync::Cache<Digest, ()>,
     /// One-use ids already used, as this pod knows them.
     used: moka::sync::Cache<Digest, ()>,
+    /// Members the lifecycle sync downgraded, and when: their sessions read them again.
+    changed: moka::sync::Cache<Digest, i64>,
+    session_ttl: Duration,
     listening: AtomicBool,
     degraded: AtomicBool,
     /// Unix ms before which Redis is not asked again after a failure.
@@ -91,6 +94,11 @@ impl SharedState {
             redis,
             revoked: cache(session_ttl),
             used: cache(session_ttl),
+            changed: moka::sync::Cache::builder()
+                .max_capacity(LOCAL_CAPACITY)
+                .time_to_live(session_ttl)
+                .build(),
+            session_ttl,
             listening: AtomicBool::new(false),
             degraded: AtomicBool::new(false),
             resting_until: AtomicU64::new(0),
@@ -205,6 +213,53 @@ impl SharedState {
             }
             Err(e) => {
                 self.fell_back("revocations", &e);
+                false
+            }
+        }
+    }
+
+    fn member_digest(&self, member_id: &str) -> Digest {
+        self.keys
+            .digest("recheck", &[member_id.trim().to_lowercase().as_bytes()])
+    }
+
+    /// The lifecycle sync downgraded `member_id` now: every session of theirs checked before now
+    /// reads the member again at its next use, on every pod (so a session between re-checks
+    /// cannot mint a token that gives back what the sync took away).
+    pub async fn recheck_member(&self, member_id: &str) {
+        let digest = self.member_digest(member_id);
+        let now = crate::clock::unix_now();
+        self.changed.insert(digest, now);
+        let Some(redis) = self.redis() else { return };
+        let key = KeyMaker::name("recheck", &digest);
+        match redis
+            .set(&key, now.to_string().as_bytes(), self.session_ttl)
+            .await
+        {
+            Ok(()) => self.answered(),
+            Err(e) => self.fell_back("rechecks", &e),
+        }
+    }
+
+    /// Whether a session of `member_id` last checked at `checked_at` must read them again.
+    pub async fn must_recheck(&self, member_id: &str, checked_at: i64) -> bool {
+        let digest = self.member_digest(member_id);
+        if self.changed.get(&digest).is_some_and(|at| at >= checked_at) {
+            return true;
+        }
+        let Some(redis) = self.redis() else {
+            return false;
+        };
+        match redis.get(&KeyMaker::name("recheck", &digest)).await {
+            Ok(found) => {
+                self.answered();
+                found
+                    .and_then(|v| String::from_utf8(v).ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|at| at >= checked_at)
+            }
+            Err(e) => {
+                self.fell_back("rechecks", &e);
                 false
             }
         }

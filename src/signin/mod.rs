@@ -43,6 +43,8 @@ pub struct Pipeline {
     pub verifications: Verifications,
     /// Downgrades a refused member's Zendesk user at once (when the policy marks members).
     pub on_denial: Option<Arc<crate::lifecycle::OnDenial>>,
+    /// Where the sync says which members' sessions must read them again (every pod).
+    pub shared: Arc<crate::shared::SharedState>,
 }
 
 /// A signed-in member, kept in a sealed cookie between sign-ins.
@@ -157,11 +159,26 @@ impl Identity {
 /// costs little memory, while a session re-use, the hot path, allocates none of it.
 async fn complete(attempt: &Attempt<'_>, identity: Identity) -> Result<Granted, Failure> {
     match identity {
-        Identity::Session(session) if session.is_fresh(attempt.state.session_recheck) => {
+        Identity::Session(session)
+            if session.is_fresh(attempt.state.session_recheck)
+                && !downgraded_since(attempt, &session).await =>
+        {
             reuse(attempt, session).await
         }
         identity => Box::pin(admit_and_check(attempt, identity)).await,
     }
+}
+
+/// Whether the lifecycle sync downgraded this session's member after the session last read
+/// them: then the session reads them again now, whatever its age. Asked only when the policy
+/// marks members in Zendesk (there is a sync to have done it).
+async fn downgraded_since(attempt: &Attempt<'_>, session: &Session) -> bool {
+    attempt.state.on_denial.is_some()
+        && attempt
+            .state
+            .shared
+            .must_recheck(&session.member.id, session.checked_at)
+            .await
 }
 
 /// Between re-checks a session costs no upstream call, but Zendesk's configuration is judged

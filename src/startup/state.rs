@@ -100,6 +100,7 @@ pub async fn build(
             )?,
             settings.policy.clone(),
             Audit::new(metrics.clone()),
+            shared.clone(),
         ),
     };
     if let (Some(every), false) = (settings.sync.interval, simulator.is_some()) {
@@ -134,6 +135,7 @@ pub async fn build(
             unlinked_end_users: settings.unlinked_end_users,
             verifications: Verifications::new(shared.clone()),
             on_denial,
+            shared: shared.clone(),
         },
         mailer,
         sign_in_method: settings.sign_in_method,

@@ -803,3 +803,67 @@ async fn a_rule_on_a_fact_the_directory_never_gives_is_refused_at_start_up() {
         "{text}"
     );
 }
+
+/// The member's Paid Through on their contact, over any answer mounted before.
+async fn paid_through_on_contact(imis: &MockServer, id: &str, date: &str, priority: u8) {
+    Mock::given(method("GET"))
+        .and(path(format!("{IMIS_PREFIX}/api/CsContact/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Properties": {"$values": [{"Name": "PaidThrough", "Value": format!("{date}T00:00:00")}]}})))
+        .with_priority(priority)
+        .mount(imis)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_between_re_checks_cannot_give_back_what_the_sync_took_away() {
+    let setup = Setup::new().await;
+    let policy = setup.path("policy.toml");
+    let app = spawn_app_sharing(
+        setup.zendesk.server.clone(),
+        &[
+            ("POLICY_FILE", policy.to_str().expect("path")),
+            ("IMIS_SERVICE_USERNAME", "svc"),
+            ("IMIS_SERVICE_PASSWORD", "svc-password"),
+            ("SYNC_INTERVAL_SECS", "2"),
+            ("SYNC_ZENDESK_RPM", "2500"),
+        ],
+    )
+    .await;
+    let member = Member::active();
+    app.given_member(&member).await;
+    app.given_service_account(&member).await;
+    paid_through_on_contact(&app.imis, &member.id, CURRENT, 5).await;
+    setup
+        .zendesk
+        .given_user(end_user(31, &member.id, &["imis_m"]), false);
+    let first = app.sign_in(&member, "").await;
+    let status = first.status();
+    assert_eq!(
+        status,
+        200,
+        "a current member: {}",
+        crate::helpers::page_text(&first.text().await.unwrap_or_default())
+    );
+
+    // The membership lapses; the bridge's own sweep downgrades them in Zendesk.
+    paid_through_on_contact(&app.imis, &member.id, LAPSED, 1).await;
+    let downgraded = || {
+        audit_events_for(&member.id)
+            .iter()
+            .any(|e| e["event"] == "member_downgraded")
+    };
+    let mut waited = 0;
+    while !downgraded() && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(setup.zendesk.tags(31).is_empty(), "downgraded by the sweep");
+
+    // Minutes before SESSION_RECHECK_SECS, their browser comes back: the session reads the
+    // member again instead of minting a token that would give the member tag back.
+    let again = app.get("/login").await;
+    let status = again.status();
+    let text = crate::helpers::page_text(&again.text().await.unwrap_or_default());
+    assert_eq!(status, 403, "refused: lapsed: {text}");
+}
