@@ -359,9 +359,13 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     plausible.then(|| email.to_owned())
 }
 
-/// Collapses runs of white space and drops control characters.
+/// Collapses runs of white space and drops control characters and the bidirectional
+/// embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069), which would make
+/// a name display as something else in Zendesk (`Ann\u{202E}nimda` shows as "Annadmin").
 pub fn clean_text(raw: &str) -> String {
-    raw.split(|c: char| c.is_whitespace() || c.is_control())
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let kept: String = raw.chars().filter(|c| !bidi(*c)).collect();
+    kept.split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -423,6 +427,13 @@ mod tests {
         let mut p = profile();
         p.email = Some("art\u{200B}@example.org".into());
         assert_eq!(p.admit(), Err(Refusal::NoPrimaryEmail));
+    }
+
+    #[test]
+    fn bidirectional_overrides_never_reach_the_name_claim() {
+        let mut p = profile();
+        p.name = "Ann \u{202E}nimda\u{202C} \u{2067}Smith\u{2069}".into();
+        assert_eq!(p.admit().expect("admitted").name, "Ann nimda Smith");
     }
 
     #[test]

@@ -137,6 +137,18 @@ async fn a_member_without_a_phone_gets_no_phone_claim() {
 }
 
 #[tokio::test]
+async fn a_name_with_bidirectional_overrides_reaches_zendesk_as_it_reads() {
+    let app = spawn_app().await;
+    let mut member = Member::active();
+    // Shown right to left, "\u{202E}nimdA" reads "Admin" in Zendesk's lists.
+    member.full_name = "Art \u{202E}nimdA\u{202C} \u{2066}Abingdon\u{2069}".into();
+    app.given_member(&member).await;
+    let page = app.sign_in(&member, "").await.text().await.expect("body");
+    let claims = decode_claims(&delivery(&page).jwt);
+    assert_eq!(claims["name"], "Art nimdA Abingdon");
+}
+
+#[tokio::test]
 async fn an_unusable_phone_is_left_out_rather_than_sent() {
     let app = spawn_app().await;
     let mut member = Member::active();
