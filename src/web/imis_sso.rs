@@ -111,7 +111,10 @@ async fn read_multipart(mut parts: actix_multipart::Multipart) -> Result<HandOff
 
 /// `GET /imis/sso`: iMIS may check that the client application's redirect URL answers; a
 /// member who lands here by a GET is pointed to the start.
-pub async fn probe() -> HttpResponse {
+pub async fn probe(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.sso.is_none() {
+        return crate::web::landing::not_found(req, state).await;
+    }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -170,6 +173,10 @@ fn cross_site(mut cookie: Cookie<'static>) -> Cookie<'static> {
 
 /// `GET /login/sso`: "Sign in with your member account" (with `SIGN_IN_METHOD=both`).
 pub async fn begin(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // Without single sign-on from the member site there is nothing here (not an error).
+    if state.sso.is_none() {
+        return crate::web::landing::not_found(req, state).await;
+    }
     let previous = state
         .cookies
         .open::<crate::web::session::LoginState>(&req, crate::web::session::LOGIN_COOKIE);
@@ -185,6 +192,9 @@ pub async fn hand_off(
     state: web::Data<AppState>,
     request_id: RequestId,
 ) -> HttpResponse {
+    if state.sso.is_none() {
+        return crate::web::landing::not_found(req, state).await;
+    }
     let journey = match state.cookies.open::<Journey>(&req, JOURNEY_COOKIE) {
         // Each journey hands off once, on whichever replica it arrives.
         Some(j) if state.shared.use_once("journey", &j.id, JOURNEY_TTL).await => Some(j),

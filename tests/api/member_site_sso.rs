@@ -611,3 +611,29 @@ async fn a_get_on_the_hand_off_address_answers_with_a_page_pointing_to_the_start
     assert_eq!(response.status(), 200);
     assert!(page_text(&response.text().await.expect("body")).contains("start here"));
 }
+
+#[tokio::test]
+async fn without_single_sign_on_its_addresses_are_simply_not_there() {
+    let app = spawn_app_with(&[]).await;
+    let begin = app.get("/login/sso").await;
+    assert_eq!(begin.status(), 404);
+    let probe = app.get("/imis/sso").await;
+    assert_eq!(probe.status(), 404);
+    let hand_off = app
+        .client
+        .post(app.url("/imis/sso"))
+        .header("Origin", MEMBER_SITE)
+        .form(&[("refresh_token", "made-up")])
+        .send()
+        .await
+        .expect("POST /imis/sso");
+    assert_eq!(hand_off.status(), 404);
+    let errors: Vec<Value> = log_lines()
+        .into_iter()
+        .filter(|l| l["level"] == "ERROR" && l.to_string().contains("IMIS_SSO"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "a stranger's visit is not an error: {errors:?}"
+    );
+}
