@@ -29,6 +29,9 @@ fn line_name(finding: &str) -> &'static str {
     }
 }
 
+/// How far Zendesk lets a token's `iat` be from its own clock.
+const ZENDESK_IAT_TOLERANCE_SECS: u64 = 180;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -216,9 +219,14 @@ impl Report {
                 format!("{offset:+} s from Zendesk's clock"),
             );
         }
+        // Past Zendesk's tolerance (about 3 minutes) every token is refused: a failure, not a hint.
+        let clock_fails = reading
+            .clock_offset_secs
+            .is_some_and(|offset| offset.unsigned_abs() > ZENDESK_IAT_TOLERANCE_SECS);
         for finding in findings {
             let status = match finding.level {
                 Level::Refuse => Status::Failed,
+                Level::Warning if finding.check == "clock" && clock_fails => Status::Failed,
                 Level::Warning => Status::Warning,
                 Level::Ok => Status::Ok,
             };

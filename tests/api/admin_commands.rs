@@ -135,7 +135,8 @@ async fn check_reads_the_whole_sso_configuration_and_the_token_it_runs_with() {
         "! team members",
         "! ip ranges",
         "no remote logout URL",
-        "! clock",
+        // Five minutes: past Zendesk's three, every token would be refused.
+        "✗ clock",
         "✗ oauth scopes",
         "security:read",
         "expires at 2026-11-22T22:00:00Z",
