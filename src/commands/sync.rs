@@ -77,6 +77,7 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
             force: options.force,
             audit: &audit,
             metrics: &metrics,
+            quiet: false,
         },
     )
     .await;

@@ -120,6 +120,8 @@ pub struct Run<'a> {
     pub force: bool,
     pub audit: &'a Audit,
     pub metrics: &'a Metrics,
+    /// A run with nothing to change writes no audit line (the demo's sweeps every few seconds).
+    pub quiet: bool,
 }
 
 /// One run: plan, brake, and with `apply` the writes. The audit gets one line for the run and
@@ -166,6 +168,10 @@ async fn run_once(ctx: &Context<'_>, how: &Run<'_>) -> Result<(Plan, Option<Appl
     if !how.apply {
         audit.sync_run("sync_planned", "dry run", &plan.summary());
         return Ok((plan, None));
+    }
+    if how.quiet && plan.is_empty() {
+        tracing::debug!(summary = %plan.summary(), "the sync found nothing to change");
+        return Ok((plan, Some(Applied::default())));
     }
     let applied = apply::apply(ctx, &plan, audit).await;
     audit.sync_run(

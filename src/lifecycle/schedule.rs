@@ -26,6 +26,8 @@ pub struct Sweeper {
     pub max_downgrades: usize,
     pub zendesk_rpm: u32,
     pub concurrency: usize,
+    /// Sweeps with nothing to change write no audit line (the demo's).
+    pub quiet: bool,
 }
 
 impl Sweeper {
@@ -74,6 +76,7 @@ impl Sweeper {
             force: false,
             audit: &self.audit,
             metrics: &self.metrics,
+            quiet: self.quiet,
         };
         if let Err(e) = super::run(&ctx, how).await {
             tracing::warn!(error = %e, "the lifecycle sync did not run to the end");

@@ -6,6 +6,7 @@
 
 pub mod claims;
 pub mod demo;
+pub mod demo_lapses;
 pub mod early;
 pub mod email;
 pub mod file;

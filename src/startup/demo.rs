@@ -58,7 +58,8 @@ pub fn settings(
         throttle: Default::default(),
         shared: Default::default(),
         metrics_addr: None,
-        policy: Default::default(),
+        policy: crate::policy::Policy::parse(DEMO_POLICY)
+            .map_err(|e| anyhow::anyhow!("the demo policy: {e}"))?,
         breaker: Default::default(),
         trusted_proxies: Vec::new(),
         directory: DirectorySettings::File {
@@ -85,12 +86,22 @@ pub fn settings(
         }),
         sign_in_method: SignInMethod::Both,
         imis_logout_url: None,
-        sync: crate::config::SyncSettings::default(),
+        sync: crate::config::SyncSettings {
+            interval: Some(DEMO_SYNC_INTERVAL),
+            ..Default::default()
+        },
         warnings: Vec::new(),
     };
     let simulator = Simulator::new(&secret, &public_url, simulator_url);
     Ok((settings, simulator))
 }
+
+/// The demo's policy: every active member with an e-mail, tagged `imis_m` — the tag the sync
+/// takes away when a membership lapses.
+const DEMO_POLICY: &str = "[claims.tags]\nfrom = [\"member_type\"]\nprefix = \"imis_\"\n";
+
+/// How often the demo's sync sweeps the simulated Zendesk.
+pub const DEMO_SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The client application the demo's member site knows the bridge by.
 pub const DEMO_CLIENT_ID: &str = "zendesk-sso-bridge-demo";

@@ -58,6 +58,14 @@ pub async fn build(
         settings.breaker,
         imis_in_flight.clone(),
     )?;
+    // In the demo, the simulator's "let the membership lapse" button reaches the directory.
+    let directory: Arc<dyn MemberDirectory> = match &simulator {
+        Some(sim) => Arc::new(crate::members::demo_lapses::LapsingDirectory {
+            inner: directory,
+            lapses: sim.lapses(),
+        }),
+        None => directory,
+    };
     let mailer = Arc::new(mailer(settings, simulator.is_some())?);
     let simulator = simulator.map(|s| web::Data::new(s.with_mailbox(mailer.clone())));
     let safety = safety_guard(settings, address, &metrics, simulator.is_some()).await?;
@@ -103,10 +111,10 @@ pub async fn build(
             shared.clone(),
         ),
     };
-    if let (Some(every), false) = (settings.sync.interval, simulator.is_some()) {
+    if let Some(every) = settings.sync.interval {
         crate::lifecycle::schedule::Sweeper {
             api: ZendeskApi::new(
-                &settings.zendesk.url,
+                &api_base(settings, address, simulator.is_some())?,
                 &settings.zendesk_api,
                 metrics.clone(),
                 settings.breaker,
@@ -120,6 +128,7 @@ pub async fn build(
             max_downgrades: settings.sync.max_downgrades,
             zendesk_rpm: settings.sync.zendesk_rpm,
             concurrency: crate::lifecycle::concurrency(&settings.directory),
+            quiet: simulator.is_some(),
         }
         .spawn(every);
     }
@@ -174,12 +183,8 @@ async fn safety_guard(
     demo: bool,
 ) -> anyhow::Result<Arc<SafetyGuard>> {
     // The demo's simulated Zendesk is this server: ask it on the address it listens on.
-    let api_base = match demo {
-        true => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
-        false => settings.zendesk.url.clone(),
-    };
     let api = ZendeskApi::new(
-        &api_base,
+        &api_base(settings, address, demo)?,
         &settings.zendesk_api,
         metrics.clone(),
         settings.breaker,
@@ -200,6 +205,15 @@ async fn safety_guard(
     }
     safety.clone().spawn_rechecks(settings.safety.recheck, demo);
     Ok(safety)
+}
+
+/// Where the Zendesk API is: the demo's simulated Zendesk is this server, asked on the address
+/// it listens on.
+fn api_base(settings: &Settings, address: SocketAddr, demo: bool) -> anyhow::Result<Url> {
+    Ok(match demo {
+        true => Url::parse(&format!("http://127.0.0.1:{}/_simulator", address.port()))?,
+        false => settings.zendesk.url.clone(),
+    })
 }
 
 /// Without a way to read a member again, a session lasts no longer than a re-check.

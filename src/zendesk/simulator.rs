@@ -28,10 +28,18 @@ use askama::Template;
 const IAT_TOLERANCE_SECS: i64 = 180;
 
 // The simulator's own pages (templates/simulator_*.html).
+mod sync;
+
 #[derive(Template)]
 #[template(path = "simulator_help_centre.html")]
 pub struct SimulatorHelpCentre<'a> {
     pub sign_in_url: &'a str,
+    /// Where the "let the membership lapse" buttons post.
+    pub lapse_url: &'a str,
+    /// The end users linked to members: (name, iMIS ID, tags, signed in, lapsed).
+    pub members: &'a [(String, String, String, bool, bool)],
+    /// What the sync (and sign-ins) changed, newest first.
+    pub activity: &'a [String],
 }
 
 #[derive(Template)]
@@ -71,6 +79,10 @@ pub struct Simulator {
     /// Where the simulator itself lives, e.g. `http://127.0.0.1:8080/_simulator`.
     base: Url,
     users: Mutex<Vec<SimUser>>,
+    /// The demo members whose membership lapsed (the demo directory reads them).
+    lapses: std::sync::Arc<crate::members::demo_lapses::Lapses>,
+    /// What changed in the simulated Zendesk, newest first (shown on the help centre page).
+    activity: Mutex<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +94,9 @@ struct SimUser {
     phone: Option<String>,
     role: &'static str,
     suspended: bool,
+    tags: Vec<String>,
+    /// Signed in to the help centre (a session Zendesk keeps while the user is active).
+    signed_in: bool,
 }
 
 impl SimUser {
@@ -89,6 +104,7 @@ impl SimUser {
         json!({
             "id": self.id, "name": self.name, "email": self.email, "external_id": self.external_id,
             "phone": self.phone, "role": self.role, "suspended": self.suspended, "active": true,
+            "tags": self.tags, "user_fields": {}, "organization_id": null,
         })
     }
 }
@@ -103,6 +119,8 @@ fn seed_users() -> Vec<SimUser> {
             phone: None,
             role: "admin",
             suspended: false,
+            tags: Vec::new(),
+            signed_in: false,
         },
         SimUser {
             id: 2,
@@ -112,6 +130,8 @@ fn seed_users() -> Vec<SimUser> {
             phone: None,
             role: "agent",
             suspended: false,
+            tags: Vec::new(),
+            signed_in: false,
         },
         SimUser {
             id: 3,
@@ -121,6 +141,8 @@ fn seed_users() -> Vec<SimUser> {
             phone: None,
             role: "end-user",
             suspended: false,
+            tags: Vec::new(),
+            signed_in: false,
         },
     ]
 }
@@ -188,6 +210,8 @@ impl Simulator {
             base,
             users: Mutex::new(seed_users()),
             mailbox: None,
+            lapses: Default::default(),
+            activity: Mutex::new(Vec::new()),
         }
     }
 
@@ -211,8 +235,23 @@ impl Simulator {
             .route("/api/v2/brands", web::get().to(brands))
             .route("/api/v2/users/search", web::get().to(search_users))
             .route("/api/v2/users/show_many", web::get().to(show_many))
-            .route("/api/v2/users", web::get().to(list_staff))
-            .route("/api/v2/users/{id}", web::put().to(update_user));
+            .route("/api/v2/users", web::get().to(sync::list_users))
+            // Before `/api/v2/users/{id}`, which would take `update_many` for an id.
+            .route(
+                "/api/v2/users/update_many",
+                web::put().to(sync::update_many),
+            )
+            .route("/api/v2/users/{id}", web::put().to(update_user))
+            .route(
+                "/api/v2/users/{id}/sessions",
+                web::delete().to(sync::end_sessions),
+            )
+            .route("/api/v2/job_statuses/{id}", web::get().to(sync::job_status))
+            .route(
+                "/api/v2/oauth/tokens/current",
+                web::get().to(sync::token_current),
+            )
+            .route("/lapse", web::post().to(sync::lapse));
     }
 
     fn users_where(&self, keep: impl Fn(&SimUser) -> bool) -> Vec<Value> {
@@ -256,6 +295,8 @@ impl Simulator {
                     phone: None,
                     role: "end-user",
                     suspended: false,
+                    tags: Vec::new(),
+                    signed_in: false,
                 });
                 let last = users.len() - 1;
                 &mut users[last]
@@ -269,6 +310,14 @@ impl Simulator {
         if let Some(phone) = text("phone") {
             user.phone = Some(phone);
         }
+        // A JWT's `tags` replace every tag the user has.
+        if let Some(Value::Array(tags)) = claims.get("tags") {
+            user.tags = tags
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect();
+        }
+        user.signed_in = true;
     }
 
     /// Checks a token as Zendesk would; the claims on success, Zendesk-like words otherwise.
@@ -333,8 +382,14 @@ async fn help_centre(sim: web::Data<Simulator>) -> HttpResponse {
         .append_pair("brand_id", "360000000001")
         .append_pair("locale_id", "1")
         .append_pair("timestamp", &unix_now().to_string());
+    let members = sim.members_shown();
+    let activity = sim.activity.lock().map(|a| a.clone()).unwrap_or_default();
+    let lapse_url = format!("{}/lapse", sim.base.path().trim_end_matches('/'));
     page(&SimulatorHelpCentre {
         sign_in_url: login.as_str(),
+        lapse_url: &lapse_url,
+        members: &members,
+        activity: &activity,
     })
 }
 
@@ -441,10 +496,6 @@ async fn show_many(sim: web::Data<Simulator>, query: web::Query<ShowManyQuery>) 
             .as_deref()
             .is_some_and(|e| wanted.contains(&e.to_lowercase()))
     }))
-}
-
-async fn list_staff(sim: web::Data<Simulator>) -> HttpResponse {
-    users_page(sim.users_where(|u| u.role != "end-user"))
 }
 
 async fn update_user(

@@ -263,3 +263,87 @@ async fn the_demo_walks_the_member_site_hops_to_a_signed_in_help_centre() {
         page_text(&delivered)
     );
 }
+
+#[tokio::test]
+async fn in_the_demo_a_lapsed_membership_loses_the_member_tag_and_the_help_centre_session() {
+    let base = spawn_demo().await;
+    let client = browser();
+    // Ada signs in to the simulated help centre.
+    let delivered = attempt_sign_in(
+        &client,
+        &format!("{base}/login"),
+        "ada",
+        "lovelace-demo",
+        None,
+    )
+    .await;
+    let d = delivery(&delivered.text().await.expect("body"));
+    assert!(d.jwt.len() > 20);
+    let posted = client
+        .post(&d.action)
+        .form(&[("jwt", d.jwt.clone())])
+        .send()
+        .await
+        .expect("POST jwt");
+    assert_eq!(posted.status(), 200);
+    let hc = |client: reqwest::Client| {
+        let url = format!("{base}/_simulator/hc");
+        async move {
+            page_text(
+                &client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("GET hc")
+                    .text()
+                    .await
+                    .expect("body"),
+            )
+        }
+    };
+    let before = hc(client.clone()).await;
+    assert!(
+        before.contains("Ada Lovelace 20277 imis_m signed in"),
+        "{before}"
+    );
+
+    // Staff record the lapse in the (simulated) member system.
+    let lapsed = client
+        .post(format!("{base}/_simulator/lapse"))
+        .form(&[("member_id", "20277")])
+        .send()
+        .await
+        .expect("POST lapse");
+    assert_eq!(lapsed.status(), 303);
+    let mut after = String::new();
+    for _ in 0..80 {
+        after = hc(client.clone()).await;
+        if after.contains("help-centre session ended") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        after.contains("Ada Lovelace 20277 signed out lapsed"),
+        "{after}"
+    );
+    assert!(
+        after.contains("sync: Ada Lovelace — tags [imis_m] → []"),
+        "{after}"
+    );
+    assert!(
+        after.contains("sync: Ada Lovelace — help-centre session ended"),
+        "{after}"
+    );
+
+    // And she cannot sign in again: the membership is not active.
+    let again = attempt_sign_in(
+        &browser(),
+        &format!("{base}/login"),
+        "ada",
+        "lovelace-demo",
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), 403);
+}
