@@ -67,6 +67,7 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
         policy: &settings.policy,
         pace: Pace::new(settings.sync.zendesk_rpm),
         concurrency: lifecycle::concurrency(&settings.directory),
+        create_users: settings.sync.create_users,
         shared: shared.as_deref(),
     };
     let result = lifecycle::run(
@@ -92,7 +93,7 @@ pub async fn run(settings: &Settings, options: Options) -> anyhow::Result<ExitCo
     if options.json {
         let applied = applied.as_ref().map(|a| {
             json!({"organizations": a.organizations, "updated": a.updated,
-                   "downgraded": a.downgraded,
+                   "downgraded": a.downgraded, "created": a.created,
                    "failed": a.failed.iter().map(|(what, why)| json!({"what": what, "why": why})).collect::<Vec<_>>()})
         });
         println!(

@@ -64,6 +64,7 @@ pub(super) struct RawSettings {
     pub(super) sync_max_downgrades: Option<String>,
     pub(super) sync_zendesk_rpm: Option<String>,
     pub(super) sync_interval_secs: Option<String>,
+    pub(super) sync_create_users: Option<String>,
     pub(super) imis_phone_types: Option<String>,
     pub(super) sign_in_method: Option<String>,
     pub(super) imis_sso_page_url: Option<String>,

@@ -15,6 +15,8 @@ pub struct SyncSettings {
     pub max_downgrades: usize,
     /// Zendesk requests a minute the sync may make.
     pub zendesk_rpm: u32,
+    /// Create Zendesk end users for admitted members who have none (`SYNC_CREATE_USERS`).
+    pub create_users: bool,
     /// `serve` runs the sync this often (one replica at a time); `None`: never (`sync` by hand
     /// or the chart's CronJob).
     pub interval: Option<Duration>,
@@ -25,6 +27,7 @@ impl Default for SyncSettings {
         Self {
             max_downgrades: DEFAULT_MAX_DOWNGRADES,
             zendesk_rpm: DEFAULT_ZENDESK_RPM,
+            create_users: false,
             interval: None,
         }
     }
@@ -86,9 +89,38 @@ impl Validator {
                 self.problem("SYNC_INTERVAL_SECS", e.to_string());
             }
         }
+        let create_users = match raw
+            .sync_create_users
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("false") | Some("no") | Some("0") => false,
+            Some("true") | Some("yes") | Some("1") => true,
+            Some(other) => {
+                self.problem(
+                    "SYNC_CREATE_USERS",
+                    format!("`{other}` must be `true` or `false` (default false)"),
+                );
+                false
+            }
+        };
+        let listing = match directory {
+            Some(DirectorySettings::Imis(imis)) => imis.members_query.is_some(),
+            Some(DirectorySettings::File { .. }) => true,
+            None => true,
+        };
+        if create_users && !listing {
+            self.problem(
+                "SYNC_CREATE_USERS",
+                "needs IMIS_MEMBERS_QUERY: only a listing names the members Zendesk has no user for"
+                    .to_owned(),
+            );
+        }
         SyncSettings {
             max_downgrades,
             zendesk_rpm,
+            create_users,
             interval,
         }
     }

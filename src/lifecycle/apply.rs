@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::diff::{Kind, UserChange};
 use super::plan::{Context, Plan};
 use crate::audit::Audit;
-use crate::zendesk::api::ApiError;
+use crate::zendesk::api::{ApiError, JobOutcome};
 
 /// Users per `update_many` job (Zendesk's most).
 const JOB_SIZE: usize = 100;
@@ -23,6 +23,8 @@ pub struct Applied {
     pub organizations: usize,
     pub updated: usize,
     pub downgraded: usize,
+    /// End users created (`SYNC_CREATE_USERS`).
+    pub created: usize,
     /// (what, why) for every change that could not be made.
     pub failed: Vec<(String, String)>,
 }
@@ -30,10 +32,11 @@ pub struct Applied {
 impl Applied {
     pub fn summary(&self) -> String {
         format!(
-            "Applied: {} organisations created or renamed, {} members updated, {} downgraded, {} failed.",
+            "Applied: {} organisations created or renamed, {} members updated, {} downgraded, {} end users created, {} failed.",
             self.organizations,
             self.updated,
             self.downgraded,
+            self.created,
             self.failed.len()
         )
     }
@@ -86,6 +89,7 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, audit: &Audit) -> Applied {
             record(audit, &mut applied, change, result);
         }
     }
+    create_users(ctx, plan, audit, &mut applied).await;
     applied
 }
 
@@ -162,26 +166,97 @@ async fn write_users(
         Ok(job) => job,
         Err(e) => return everyone(e.to_string()),
     };
+    match wait_for(ctx, &job).await {
+        Ok(outcome) => outcome
+            .failed
+            .into_iter()
+            .filter_map(|(id, _, why)| Some((id?, why)))
+            .collect(),
+        Err(why) => everyone(why),
+    }
+}
+
+/// Polls a bulk job until it ends: its outcome, or why it cannot be known to have completed.
+async fn wait_for(ctx: &Context<'_>, job: &str) -> Result<JobOutcome, String> {
     let started = tokio::time::Instant::now();
     let mut wait = Duration::from_millis(200);
     loop {
         tokio::time::sleep(wait).await;
-        match ctx.pace.request(|| ctx.api.job_status(&job)).await {
+        match ctx.pace.request(|| ctx.api.job_status(job)).await {
             Ok(outcome) if outcome.finished() => {
-                if outcome.status != "completed" {
-                    return everyone(format!("the update_many job ended {}", outcome.status));
-                }
-                return outcome
-                    .failed
-                    .into_iter()
-                    .filter_map(|(id, why)| Some((id?, why)))
-                    .collect();
+                return match outcome.status.as_str() {
+                    "completed" => Ok(outcome),
+                    other => Err(format!("the bulk job ended {other}")),
+                };
             }
             Ok(_) if started.elapsed() > JOB_PATIENCE => {
-                return everyone("the update_many job did not finish in 10 minutes".into());
+                return Err("the bulk job did not finish in 10 minutes".into());
             }
             Ok(_) => wait = (wait * 2).min(Duration::from_secs(5)),
-            Err(e) => return everyone(format!("the update_many job could not be read: {e}")),
+            Err(e) => return Err(format!("the bulk job could not be read: {e}")),
+        }
+    }
+}
+
+/// `SYNC_CREATE_USERS`: end users for admitted members Zendesk has none for, 100 a job. Zendesk
+/// creates, never updates: a member whose address another user holds is reported (they link
+/// at their first sign-in, with proof), and that user is left as it is.
+async fn create_users(ctx: &Context<'_>, plan: &Plan, audit: &Audit, applied: &mut Applied) {
+    for chunk in plan.creations.chunks(JOB_SIZE) {
+        let bodies: Vec<Value> = chunk
+            .iter()
+            .map(|n| {
+                let mut user = json!({"name": n.name, "email": n.email, "external_id": n.member_id,
+                    "role": "end-user", "verified": false});
+                if let Some(phone) = &n.phone {
+                    user["phone"] = json!(phone);
+                }
+                if !n.tags.is_empty() {
+                    user["tags"] = json!(n.tags);
+                }
+                if !n.user_fields.is_empty() {
+                    user["user_fields"] = json!(n.user_fields);
+                }
+                user
+            })
+            .collect();
+        let outcome = match ctx.pace.request(|| ctx.api.create_many(&bodies)).await {
+            Ok(job) => wait_for(ctx, &job).await,
+            Err(e) => Err(e.to_string()),
+        };
+        for (i, new) in chunk.iter().enumerate() {
+            let why = match &outcome {
+                Err(why) => Some(why.clone()),
+                Ok(o) => o
+                    .failed
+                    .iter()
+                    .find(|(_, index, _)| *index == Some(i))
+                    .map(|(_, _, why)| why.clone()),
+            };
+            match why {
+                None => {
+                    applied.created += 1;
+                    audit.member_synced(
+                        "member_created",
+                        &new.member_id,
+                        0,
+                        "admitted",
+                        "end user created",
+                    );
+                }
+                Some(why) => {
+                    audit.member_synced(
+                        "sync_change_failed",
+                        &new.member_id,
+                        0,
+                        &why,
+                        "end user not created",
+                    );
+                    applied
+                        .failed
+                        .push((format!("new end user for iMIS {}", new.member_id), why));
+                }
+            }
         }
     }
 }

@@ -137,6 +137,7 @@ pub async fn run(ctx: &Context<'_>, how: Run<'_>) -> Result<(Plan, Option<Applie
                 ("updated", a.updated),
                 ("downgraded", a.downgraded),
                 ("organization", a.organizations),
+                ("created", a.created),
                 ("failed", a.failed.len()),
             ],
             a.failed.is_empty(),

@@ -22,6 +22,8 @@ pub struct Context<'a> {
     pub pace: Pace,
     /// Members read from the member system at once (`IMIS_MAX_IN_FLIGHT`).
     pub concurrency: usize,
+    /// Plan Zendesk end users for admitted members who have none (`SYNC_CREATE_USERS`).
+    pub create_users: bool,
     /// Where a downgrade tells every replica to read the member again at their sessions' next
     /// use (`None`: a one-shot run without `REDIS_URL`; sessions then last to their re-check).
     pub shared: Option<&'a crate::shared::SharedState>,
@@ -34,6 +36,22 @@ pub struct Plan {
     pub organizations: Vec<OrgChange>,
     pub users: Vec<UserChange>,
     pub skipped: Vec<Skipped>,
+    /// End users to create for admitted members Zendesk has no user for (`SYNC_CREATE_USERS`).
+    pub creations: Vec<NewUser>,
+}
+
+/// A Zendesk end user to create for an admitted member, as a sign-in would first send them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewUser {
+    pub member_id: String,
+    pub name: String,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_fields: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,18 +83,22 @@ impl Plan {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.organizations.is_empty()
+        self.users.is_empty() && self.organizations.is_empty() && self.creations.is_empty()
     }
 
     pub fn summary(&self) -> String {
         format!(
             "{} linked members read: {} to update, {} to downgrade, {} organisations to create or \
-             rename, {} skipped.",
+             rename, {} skipped{}.",
             self.linked,
             self.updates(),
             self.downgrades(),
             self.organizations.len(),
-            self.skipped.len()
+            self.skipped.len(),
+            match self.creations.len() {
+                0 => String::new(),
+                n => format!(", {n} end users to create"),
+            }
         )
     }
 
@@ -100,6 +122,13 @@ impl Plan {
                 c.user_id,
                 c.member_id,
                 describe(c)
+            );
+        }
+        for c in &self.creations {
+            let _ = writeln!(
+                out,
+                "  create an end user for iMIS {} ({})",
+                c.member_id, c.name
             );
         }
         for s in &self.skipped {
@@ -275,18 +304,35 @@ async fn by_listing(
             .await?;
         let mut judged = Vec::new();
         for member in page.members {
+            let member_id = member.id.trim().to_owned();
+            let theirs = |u: &&ZendeskProfile| {
+                u.external_id
+                    .as_deref()
+                    .is_some_and(|e| key(e) == key(&member_id))
+            };
+            // Staff are never touched (the end-user listing never shows them either).
             let holders: Vec<&ZendeskProfile> = users
                 .iter()
-                .filter(|u| {
-                    u.external_id
-                        .as_deref()
-                        .is_some_and(|e| key(e) == key(&member.id))
-                })
+                .filter(theirs)
+                .filter(|u| refuse(u).is_none())
                 .collect();
+            let linked_to_staff = users.iter().filter(theirs).any(|u| refuse(u).is_some());
+            let wanted = desired(ctx.policy, Some(member));
             if holders.is_empty() {
+                if let (true, false, Desired::Admitted(w)) =
+                    (ctx.create_users, linked_to_staff, &wanted)
+                {
+                    gathered.plan.creations.push(NewUser {
+                        member_id,
+                        name: w.name.clone(),
+                        email: w.email.clone(),
+                        phone: w.phone.clone(),
+                        tags: w.tags.clone(),
+                        user_fields: w.user_fields.clone(),
+                    });
+                }
                 continue;
             }
-            let wanted = desired(ctx.policy, Some(member));
             judged.extend(holders.into_iter().map(|u| (u.clone(), wanted.clone())));
         }
         gathered.absorb(ctx, judged).await?;

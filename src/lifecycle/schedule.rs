@@ -26,6 +26,8 @@ pub struct Sweeper {
     pub max_downgrades: usize,
     pub zendesk_rpm: u32,
     pub concurrency: usize,
+    /// Create end users for admitted members without one (`SYNC_CREATE_USERS`).
+    pub create_users: bool,
     /// Sweeps with nothing to change write no audit line (the demo's).
     pub quiet: bool,
 }
@@ -68,6 +70,7 @@ impl Sweeper {
             policy: &self.policy,
             pace: Pace::new(self.zendesk_rpm),
             concurrency: self.concurrency,
+            create_users: self.create_users,
             shared: Some(&self.shared),
         };
         let how = Run {

@@ -232,6 +232,17 @@ impl MemberDirectory for FileDirectory {
         }
     }
 
+    /// Every member in one page: the file is already in memory.
+    async fn members_page(
+        &self,
+        _offset: usize,
+    ) -> Result<Option<super::MembersPage>, DirectoryError> {
+        Ok(Some(super::MembersPage {
+            members: self.members.iter().map(|m| self.profile(m)).collect(),
+            next_offset: None,
+        }))
+    }
+
     async fn profile_by_id(&self, id: &str) -> Result<Option<MemberProfile>, DirectoryError> {
         Ok(self
             .members

@@ -129,6 +129,7 @@ pub async fn build(
             zendesk_rpm: settings.sync.zendesk_rpm,
             concurrency: crate::lifecycle::concurrency(&settings.directory),
             quiet: simulator.is_some(),
+            create_users: settings.sync.create_users,
         }
         .spawn(every);
     }

@@ -134,6 +134,11 @@ impl FakeZendesk {
         })
         .await;
         let s = self.state.clone();
+        self.on("POST", "^/api/v2/users/create_many$", move |r| {
+            create_many(&s, r)
+        })
+        .await;
+        let s = self.state.clone();
         self.on("GET", r"^/api/v2/job_statuses/[^/]+$", move |r| {
             job_status(&s, r)
         })
@@ -284,6 +289,46 @@ fn update_many(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {
         };
         merge(user, &change);
         results.push(json!({"id": id, "action": "update", "status": "Updated", "success": true}));
+    }
+    state.next_id += 1;
+    let job = format!("job{}", state.next_id);
+    state.jobs.insert(job.clone(), (0, json!(results)));
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"job_status": {"id": job, "status": "queued", "results": null}}))
+}
+
+/// `POST /api/v2/users/create_many`: creates, never updates; an address another user holds is
+/// an error for that user (by its index), as Zendesk reports it.
+fn create_many(s: &Arc<Mutex<State>>, r: &Request) -> ResponseTemplate {
+    let mut state = lock(s);
+    let Ok(body) = serde_json::from_slice::<Value>(&r.body) else {
+        return ResponseTemplate::new(400);
+    };
+    let mut results = Vec::new();
+    for (index, new) in body["users"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let email = new["email"].as_str().unwrap_or_default().to_lowercase();
+        let taken = state
+            .users
+            .values()
+            .any(|u| u["email"].as_str().map(str::to_lowercase) == Some(email.clone()));
+        if taken {
+            results.push(json!({"index": index, "error": "DuplicateValue",
+                "details": format!("Email {email} is already being used by another user")}));
+            continue;
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        let mut user = json!({"id": id, "suspended": false, "tags": [], "user_fields": {},
+            "organization_id": null});
+        merge(&mut user, &new);
+        state.users.insert(id, user);
+        results.push(json!({"index": index, "id": id, "action": "create", "status": "Created", "success": true}));
     }
     state.next_id += 1;
     let job = format!("job{}", state.next_id);

@@ -867,3 +867,77 @@ async fn a_session_between_re_checks_cannot_give_back_what_the_sync_took_away() 
     let text = crate::helpers::page_text(&again.text().await.unwrap_or_default());
     assert_eq!(status, 403, "refused: lapsed: {text}");
 }
+
+#[tokio::test]
+async fn with_create_users_admitted_members_without_a_zendesk_user_get_one_and_nobody_else_is_touched()
+ {
+    let setup = a_small_association().await;
+    // 400 is current and has no Zendesk user; 401's address belongs to the unlinked walk-in user.
+    setup.members(&[
+        ("100", CURRENT, None),
+        ("200", LAPSED, None),
+        ("300", LAPSED, None),
+        ("400", CURRENT, None),
+        ("401", CURRENT, None),
+    ]);
+    let members = std::fs::read_to_string(setup.path("members.toml")).expect("members");
+    std::fs::write(
+        setup.path("members.toml"),
+        members.replace("m401@example.org", "walkin@example.org"),
+    )
+    .expect("members");
+    let plan = setup.sync(&[], &[("SYNC_CREATE_USERS", "true")]);
+    assert!(
+        stdout(&plan).contains("create an end user for iMIS 400 (Member 400)"),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(
+        setup.zendesk.writes().await.is_empty(),
+        "a plan writes nothing"
+    );
+
+    let out = setup.sync(&["--apply"], &[("SYNC_CREATE_USERS", "true")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one creation was refused: {}",
+        stdout(&out)
+    );
+    let created: Vec<Value> = setup
+        .zendesk
+        .state()
+        .users
+        .values()
+        .filter(|u| u["external_id"] == "400")
+        .cloned()
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["role"], "end-user");
+    assert_eq!(created[0]["email"], "m400@example.org");
+    assert_eq!(created[0]["tags"], json!(["imis_m"]));
+    let walk_in = setup.zendesk.user(14);
+    assert_eq!(
+        walk_in["external_id"],
+        Value::Null,
+        "never linked by the sync"
+    );
+    assert_eq!(walk_in["tags"], json!(["imis_m"]));
+    assert_eq!(audit(&out, "member_created")[0]["member_id"], "400");
+    let refused = audit(&out, "sync_change_failed");
+    assert!(
+        refused.iter().any(|e| e["member_id"] == "401"),
+        "{refused:?}"
+    );
+    // The agent linked to 300 is never given a second user either.
+    assert!(
+        setup
+            .zendesk
+            .state()
+            .users
+            .values()
+            .filter(|u| u["external_id"] == "300")
+            .count()
+            == 1
+    );
+}

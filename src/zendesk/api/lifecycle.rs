@@ -42,8 +42,8 @@ pub struct ZendeskOrganization {
 pub struct JobOutcome {
     /// `queued`, `working`, `completed`, `failed` or `killed`.
     pub status: String,
-    /// Users the job reports an error for, with Zendesk's words.
-    pub failed: Vec<(Option<u64>, String)>,
+    /// Users the job reports an error for: (user id, index in the request, Zendesk's words).
+    pub failed: Vec<(Option<u64>, Option<usize>, String)>,
 }
 
 impl JobOutcome {
@@ -192,6 +192,20 @@ impl ZendeskApi {
             .ok_or_else(|| unavailable(anyhow!("Zendesk update_many answered without a job id")))
     }
 
+    /// `POST /api/v2/users/create_many` (at most 100 end users): the job's id. Zendesk creates,
+    /// never updates: a user whose address another user holds is an error in the job.
+    pub async fn create_many(&self, users: &[Value]) -> Result<String, ApiError> {
+        let url = self.endpoint("/api/v2/users/create_many");
+        let body = json!({ "users": users });
+        let response = self
+            .call("users_create_many", Method::POST, url, Some(&body))
+            .await?;
+        let job: JobEnvelope = read_json(response, "users_create_many").await?;
+        job.job_status
+            .id
+            .ok_or_else(|| unavailable(anyhow!("Zendesk create_many answered without a job id")))
+    }
+
     /// `GET /api/v2/job_statuses/{id}`.
     pub async fn job_status(&self, id: &str) -> Result<JobOutcome, ApiError> {
         let mut url = self.endpoint("/api/v2/job_statuses");
@@ -212,7 +226,11 @@ impl ZendeskApi {
                     .iter()
                     .find_map(|k| r.get(*k).and_then(Value::as_str))
                     .unwrap_or("failed");
-                (r.get("id").and_then(Value::as_u64), why.to_owned())
+                (
+                    r.get("id").and_then(Value::as_u64),
+                    r.get("index").and_then(Value::as_u64).map(|i| i as usize),
+                    why.to_owned(),
+                )
             })
             .collect();
         let mut status = job.job_status.status.unwrap_or_default();
