@@ -177,16 +177,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 
 /// The bridge against `zendesk` (its own answers mounted first; a safe Zendesk's beneath).
 pub async fn spawn_app_against(zendesk: MockServer, overrides: &[(&str, &str)]) -> TestApp {
-    let imis = MockServer::start().await;
     given_a_safe_zendesk(&zendesk).await;
-    let settings = Settings::from_vars(test_vars(&imis, &zendesk, overrides))
-        .expect("test settings are valid");
-    let app = Application::build(settings)
-        .await
-        .expect("application builds");
-    let address = format!("http://{}", app.address());
-    tokio::spawn(app.run_until_stopped());
-    TestApp::at(address, imis, zendesk)
+    spawn_app_sharing(zendesk.into(), overrides).await
 }
 
 /// The bridge against a Zendesk whose answers are already mounted (a stateful fake's server).

@@ -415,10 +415,16 @@ async fn imis_service_account(imis: &MockServer) {
 }
 
 fn sync_against_imis(setup: &Setup, args: &[&str]) -> Output {
+    sync_against_imis_with(setup, args, &[])
+}
+
+/// `sync` against the fake iMIS as its service account, with `extra` settings.
+fn sync_against_imis_with(setup: &Setup, args: &[&str], extra: &[(&str, &str)]) -> Output {
     let policy = setup.path("policy.toml");
     let mut vars = SERVICE.to_vec();
     vars.push(("POLICY_FILE", policy.to_str().expect("path")));
     vars.push(("SYNC_ZENDESK_RPM", "2500"));
+    vars.extend_from_slice(extra);
     Command::new(env!("CARGO_BIN_EXE_zendesk-sso-bridge"))
         .arg("sync")
         .args(args)
@@ -720,19 +726,11 @@ async fn with_a_listing_query_members_are_read_a_page_at_a_time_not_one_by_one()
     setup
         .zendesk
         .given_user(end_user(15, "300", &["imis_m"]), true);
-    let policy = setup.path("policy.toml");
-    let mut vars = SERVICE.to_vec();
-    vars.extend([
-        ("POLICY_FILE", policy.to_str().expect("path")),
-        ("SYNC_ZENDESK_RPM", "2500"),
-        ("IMIS_MEMBERS_QUERY", "$/ZendeskSSO/Members"),
-    ]);
-    let out = Command::new(env!("CARGO_BIN_EXE_zendesk-sso-bridge"))
-        .args(["sync", "--apply"])
-        .env_clear()
-        .envs(test_vars(&setup.imis, &setup.zendesk.server, &vars))
-        .output()
-        .expect("sync runs");
+    let out = sync_against_imis_with(
+        &setup,
+        &["--apply"],
+        &[("IMIS_MEMBERS_QUERY", "$/ZendeskSSO/Members")],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -95,15 +95,7 @@ pub type Row = BTreeMap<String, String>;
 /// token), an error in words for more than one (or a `TotalCount` above one): a query that does
 /// not filter on the signed-in contact (a prompt called without its value does not filter).
 pub fn only_row(answer: &Value) -> Result<Option<Row>, String> {
-    let items = answer.get("Items").unwrap_or(answer);
-    let rows = match items {
-        Value::Array(rows) => rows,
-        Value::Object(map) => match map.get("$values") {
-            Some(Value::Array(rows)) => rows,
-            _ => return Err("the answer has no list of rows".into()),
-        },
-        _ => return Err("the answer has no list of rows".into()),
-    };
+    let rows = rows_of(answer)?;
     let total = answer
         .get("TotalCount")
         .and_then(scalar)
@@ -121,6 +113,18 @@ pub fn only_row(answer: &Value) -> Result<Option<Row>, String> {
     row_cells(row)
         .map(Some)
         .ok_or_else(|| "its row is neither Properties nor a flat object".into())
+}
+
+/// The rows of a query answer (`Items`, as `$values` or a bare list).
+fn rows_of(answer: &Value) -> Result<&Vec<Value>, String> {
+    match answer.get("Items").unwrap_or(answer) {
+        Value::Array(rows) => Ok(rows),
+        Value::Object(map) => match map.get("$values") {
+            Some(Value::Array(rows)) => Ok(rows),
+            _ => Err("the answer has no list of rows".into()),
+        },
+        _ => Err("the answer has no list of rows".into()),
+    }
 }
 
 /// The first row of a query answer as column → text (case-insensitive names); `None` for no row
@@ -258,15 +262,7 @@ pub struct ListingPage {
 /// next page starts (`NextOffset`, else offset + rows while `HasNext`). An answer without a
 /// list of rows is an error, never an empty directory.
 pub fn listing_page(answer: &Value, offset: usize) -> Result<ListingPage, String> {
-    let items = answer.get("Items").unwrap_or(answer);
-    let rows = match items {
-        Value::Array(rows) => rows,
-        Value::Object(map) => match map.get("$values") {
-            Some(Value::Array(rows)) => rows,
-            _ => return Err("the answer has no list of rows".into()),
-        },
-        _ => return Err("the answer has no list of rows".into()),
-    };
+    let rows = rows_of(answer)?;
     let rows: Vec<Row> = rows
         .iter()
         .map(|r| row_cells(r).ok_or("a row is neither Properties nor a flat object"))
